@@ -1,0 +1,78 @@
+#include "addr.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int addr_format(const struct sockaddr *sa, char *buf, size_t size) {
+  char ip[64];
+  int err;
+
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    err = uv_ip4_name(in, ip, sizeof(ip));
+    if (err == 0)
+      snprintf(buf, size, "%s:%d", ip, addr_port(sa));
+    return err;
+  }
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
+                                               0, 0, 0, 0, 0xff, 0xff};
+    /* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d: show them
+     * as the IPv4 addresses they are. */
+    if (memcmp(in6->sin6_addr.s6_addr, v4mapped, sizeof(v4mapped)) == 0) {
+      struct sockaddr_in in;
+      memset(&in, 0, sizeof(in));
+      in.sin_family = AF_INET;
+      in.sin_port = in6->sin6_port;
+      memcpy(&in.sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+      return addr_format((const struct sockaddr *)&in, buf, size);
+    }
+    err = uv_ip6_name(in6, ip, sizeof(ip));
+    if (err == 0)
+      snprintf(buf, size, "[%s]:%d", ip, addr_port(sa));
+    return err;
+  }
+  return UV_EAFNOSUPPORT;
+}
+
+int addr_port(const struct sockaddr *sa) {
+  if (sa->sa_family == AF_INET)
+    return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+  if (sa->sa_family == AF_INET6)
+    return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+  return -1;
+}
+
+void addr_format_tcp(const uv_tcp_t *tcp, int peer, char *buf, size_t size) {
+  struct sockaddr_storage ss;
+  int len = (int)sizeof(ss);
+  int err = peer ? uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len)
+                 : uv_tcp_getsockname(tcp, (struct sockaddr *)&ss, &len);
+  if (err != 0 || addr_format((struct sockaddr *)&ss, buf, size) != 0)
+    snprintf(buf, size, "?");
+}
+
+int addr_resolve(uv_loop_t *loop, uv_getaddrinfo_t *req, uv_getaddrinfo_cb cb,
+                 const char *host, int port, int passive) {
+  struct addrinfo hints;
+  char service[8];
+  char name[256];
+  size_t len = strlen(host);
+
+  /* Accept the bracketed form users copy from URLs and our own logs. */
+  if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+    if (len - 2 >= sizeof(name))
+      return UV_EINVAL;
+    memcpy(name, host + 1, len - 2);
+    name[len - 2] = '\0';
+    host = name;
+  }
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_protocol = IPPROTO_TCP;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+  snprintf(service, sizeof(service), "%d", port);
+  return uv_getaddrinfo(loop, req, cb, host, service, &hints);
+}

@@ -1,0 +1,209 @@
+#include "client.h"
+
+#include "container_of.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void connect_next(client_t *c);
+
+/* "host:port", with IPv6 literals bracketed, for error lines. */
+static void format_target(const client_t *c, char *buf, size_t size) {
+  const char *host = c->config.host;
+  if (strchr(host, ':') != NULL && host[0] != '[')
+    snprintf(buf, size, "[%s]:%d", host, c->config.port);
+  else
+    snprintf(buf, size, "%s:%d", host, c->config.port);
+}
+
+static void maybe_done(client_t *c) {
+  if (c->open_handles == 0 && c->done_cb != NULL) {
+    client_done_cb cb = c->done_cb;
+    c->done_cb = NULL;
+    cb(c, c->exit_status);
+  }
+}
+
+static void on_tcp_closed(uv_handle_t *handle) {
+  client_t *c = container_of(handle, client_t, tcp);
+  c->tcp_open = 0;
+  c->open_handles--;
+  if (c->finished)
+    maybe_done(c);
+  else
+    connect_next(c); /* that address failed: try the next one */
+}
+
+static void on_timer_closed(uv_handle_t *handle) {
+  client_t *c = container_of(handle, client_t, timer);
+  c->open_handles--;
+  maybe_done(c);
+}
+
+/* Ends the session whichever way it ended: closing the socket sends FIN (or
+ * RST if unread data is left), the timer goes, then done_cb. */
+static void client_finish(client_t *c, int exit_status) {
+  if (c->finished)
+    return;
+  c->finished = 1;
+  c->exit_status = exit_status;
+  if (c->addrs != NULL) {
+    uv_freeaddrinfo(c->addrs);
+    c->addrs = NULL;
+  }
+  if (c->tcp_open && !uv_is_closing((uv_handle_t *)&c->tcp))
+    uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+static void log_error(const char *what, int err) {
+  log_line("%s: %s (%s)", what, uv_err_name(err), uv_strerror(err));
+}
+
+static void on_timer(uv_timer_t *timer) {
+  client_t *c = container_of(timer, client_t, timer);
+  char secs[32];
+
+  log_format_seconds(secs, sizeof(secs), c->config.close_after_ms);
+  log_line("closing TCP session after %s second%s", secs,
+           c->config.close_after_ms == 1000 ? "" : "s");
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  client_finish(c, 0);
+}
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  client_t *c = container_of(handle, client_t, tcp);
+  (void)suggested;
+  *buf = uv_buf_init(c->read_buf, sizeof(c->read_buf));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  client_t *c = container_of(stream, client_t, tcp);
+
+  if (nread > 0) {
+    c->bytes_received += (unsigned long long)nread;
+    if (!c->config.quiet)
+      log_data("reading data from server", buf->base, (size_t)nread);
+  } else if (nread == UV_EOF) {
+    log_line("Error reading TCP session: EOF");
+    client_finish(c, 1);
+  } else if (nread < 0) {
+    log_error("Error reading TCP session", (int)nread);
+    client_finish(c, 1);
+  }
+}
+
+static void on_write(uv_write_t *req, int status) {
+  client_t *c = container_of(req, client_t, write_req);
+  if (status < 0 && status != UV_ECANCELED) {
+    log_error("Error writing TCP session", status);
+    client_finish(c, 1);
+  }
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+  client_t *c = container_of(req, client_t, connect_req);
+  char peer[ADDR_STR_SIZE];
+  int err;
+
+  if (status < 0) {
+    c->last_error = status;
+    uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+    return;
+  }
+  uv_freeaddrinfo(c->addrs);
+  c->addrs = c->next_addr = NULL;
+  addr_format_tcp(&c->tcp, 1, peer, sizeof(peer));
+  log_line("TCP session open to %s", peer);
+
+  if (c->config.message_len > 0) {
+    uv_buf_t buf = uv_buf_init((char *)c->config.message,
+                               (unsigned int)c->config.message_len);
+    err = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
+    if (err != 0) {
+      log_error("Error writing TCP session", err);
+      client_finish(c, 1);
+      return;
+    }
+  }
+  err = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (err == 0)
+    err = uv_timer_start(&c->timer, on_timer, c->config.close_after_ms, 0);
+  if (err != 0) {
+    log_error("Error reading TCP session", err);
+    client_finish(c, 1);
+  }
+}
+
+/* Tries the resolved addresses in order ("localhost" may be ::1, then
+ * 127.0.0.1), one at a time; the socket of a failed try is closed first. */
+static void connect_next(client_t *c) {
+  char target[ADDR_STR_SIZE + 256];
+  struct addrinfo *ai;
+  int err;
+
+  while ((ai = c->next_addr) != NULL) {
+    c->next_addr = ai->ai_next;
+    if (addr_format(ai->ai_addr, c->last_addr, sizeof(c->last_addr)) != 0)
+      continue;
+    err = uv_tcp_init(c->loop, &c->tcp);
+    if (err != 0) {
+      c->last_error = err;
+      continue;
+    }
+    c->tcp_open = 1;
+    c->open_handles++;
+    err = uv_tcp_connect(&c->connect_req, &c->tcp, ai->ai_addr, on_connect);
+    if (err == 0)
+      return;
+    c->last_error = err;
+    uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+    return;
+  }
+  if (c->last_error == 0) {
+    format_target(c, target, sizeof(target));
+    log_line("dial tcp %s: no usable address", target);
+  } else {
+    log_line("dial tcp %s: %s (%s)", c->last_addr, uv_err_name(c->last_error),
+             uv_strerror(c->last_error));
+  }
+  client_finish(c, 1);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status,
+                        struct addrinfo *res) {
+  client_t *c = container_of(req, client_t, resolver);
+  char target[ADDR_STR_SIZE + 256];
+
+  if (status < 0) {
+    format_target(c, target, sizeof(target));
+    log_line("dial tcp %s: lookup failed: %s (%s)", target, uv_err_name(status),
+             uv_strerror(status));
+    client_finish(c, 1);
+    return;
+  }
+  c->addrs = c->next_addr = res;
+  connect_next(c);
+}
+
+void client_start(client_t *c, uv_loop_t *loop, const client_config_t *config,
+                  client_done_cb done_cb) {
+  char target[ADDR_STR_SIZE + 256];
+  int err;
+
+  memset(c, 0, offsetof(client_t, read_buf));
+  c->loop = loop;
+  c->config = *config;
+  c->done_cb = done_cb;
+  uv_timer_init(loop, &c->timer);
+  c->open_handles = 1;
+  err = addr_resolve(loop, &c->resolver, on_resolved, config->host,
+                     config->port, 0);
+  if (err != 0) {
+    format_target(c, target, sizeof(target));
+    log_line("dial tcp %s: lookup failed: %s (%s)", target, uv_err_name(err),
+             uv_strerror(err));
+    client_finish(c, 1);
+  }
+}

@@ -1,0 +1,54 @@
+/* The tutorial's client: connect, send one message, log every read, close
+ * with a timer. */
+#ifndef TCPECHO_CLIENT_H
+#define TCPECHO_CLIENT_H
+
+#include "addr.h"
+
+#include <stddef.h>
+#include <uv.h>
+
+#define CLIENT_READ_BUF_SIZE 65536
+
+typedef struct client_s client_t;
+/* exit_status: 0 when the timer closed the session, 1 on any failure. */
+typedef void (*client_done_cb)(client_t *client, int exit_status);
+
+typedef struct client_config_s {
+  const char *host;
+  int port;
+  const char *message;
+  size_t message_len;
+  unsigned long long close_after_ms;
+  int quiet; /* no per-read log lines */
+} client_config_t;
+
+struct client_s {
+  uv_loop_t *loop;
+  client_config_t config;
+  client_done_cb done_cb;
+  uv_getaddrinfo_t resolver;
+  struct addrinfo *addrs;     /* from the resolver, freed once connected */
+  struct addrinfo *next_addr; /* the next one to try */
+  uv_tcp_t tcp;
+  uv_connect_t connect_req;
+  uv_write_t write_req;
+  uv_timer_t timer;
+  int tcp_open;
+  int open_handles; /* handles still to be closed before done_cb */
+  int finished;
+  int exit_status;
+  int last_error; /* of the last failed connect */
+  char last_addr[ADDR_STR_SIZE];
+  unsigned long long bytes_received;
+  char read_buf[CLIENT_READ_BUF_SIZE];
+};
+
+/* Starts the session: resolve, connect to each address in turn, write the
+ * message, read until the close timer fires. Failures are logged as one
+ * line. done_cb runs exactly once, from the loop, after every handle of the
+ * client is closed. */
+void client_start(client_t *client, uv_loop_t *loop,
+                  const client_config_t *config, client_done_cb done_cb);
+
+#endif

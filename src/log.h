@@ -1,0 +1,53 @@
+/* Logging in Go's log format: "2006/01/02 15:04:05 message", local time, one
+ * line per call, on standard error. The formatting helpers are pure. */
+#ifndef TCPECHO_LOG_H
+#define TCPECHO_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+/* Reads longer than this are shown shortened, with their byte count. */
+#define LOG_DATA_SHOWN 64
+/* Room for LOG_DATA_SHOWN bytes escaped as \xNN, the suffix and a NUL. */
+#define LOG_ESCAPED_SIZE (LOG_DATA_SHOWN * 4 + 48)
+/* Longest line written; longer ones are cut. */
+#define LOG_LINE_SIZE 1024
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LOG_PRINTF(fmt_index, first_arg)                                       \
+  __attribute__((format(printf, fmt_index, first_arg)))
+#else
+#define LOG_PRINTF(fmt_index, first_arg)
+#endif
+
+/* Writes "YYYY/MM/DD HH:MM:SS " into buf; returns the length (20), or 0 if
+ * buf is too small. */
+size_t log_format_prefix(char *buf, size_t size, const struct tm *tm);
+
+/* Formats one whole line, prefix and trailing newline included, cutting the
+ * message if it does not fit. Returns the line's length. */
+size_t log_format_line(char *buf, size_t size, const struct tm *tm,
+                       const char *fmt, va_list ap);
+
+/* Escapes data for a log line: printable ASCII as is, backslash as "\\",
+ * "\n" "\r" "\t", any other byte as "\xNN". At most LOG_DATA_SHOWN bytes
+ * are shown; longer data ends in "... (N bytes)". dst_size must be at least
+ * LOG_ESCAPED_SIZE. Returns the length written, without the NUL. */
+size_t log_escape(char *dst, size_t dst_size, const char *data, size_t len);
+
+/* Formats a duration in milliseconds as seconds without trailing zeros:
+ * 10000 -> "10", 1500 -> "1.5", 250 -> "0.25". */
+void log_format_seconds(char *buf, size_t size, unsigned long long ms);
+
+/* Where lines go; stderr unless changed. Set once before logging. */
+void log_set_output(FILE *out);
+
+/* Logs one line with the current local time. */
+void log_line(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/* Logs "<label>: <escaped data>", e.g. "reading data from client: Hi". */
+void log_data(const char *label, const char *data, size_t len);
+
+#endif

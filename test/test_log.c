@@ -1,0 +1,173 @@
+/* Log formatting and escaping: Go's log format, binary-safe data. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct tm tutorial_time(void) {
+  struct tm tm;
+  memset(&tm, 0, sizeof(tm));
+  tm.tm_year = 2021 - 1900;
+  tm.tm_mon = 9;
+  tm.tm_mday = 28;
+  tm.tm_hour = 12;
+  tm.tm_min = 1;
+  tm.tm_sec = 0;
+  return tm;
+}
+
+static size_t format_line(char *buf, size_t size, const struct tm *tm,
+                          const char *fmt, ...) {
+  va_list ap;
+  size_t n;
+  va_start(ap, fmt);
+  n = log_format_line(buf, size, tm, fmt, ap);
+  va_end(ap);
+  return n;
+}
+
+static void test_prefix(void **state) {
+  struct tm tm = tutorial_time();
+  char buf[32];
+  (void)state;
+  assert_int_equal(log_format_prefix(buf, sizeof(buf), &tm), 20);
+  assert_string_equal(buf, "2021/10/28 12:01:00 ");
+  assert_int_equal(log_format_prefix(buf, 10, &tm), 0);
+}
+
+static void test_line_as_in_tutorial(void **state) {
+  struct tm tm = tutorial_time();
+  char buf[LOG_LINE_SIZE];
+  size_t n;
+  (void)state;
+  n = format_line(buf, sizeof(buf), &tm, "reading data from client: %s",
+                  "Hi, beyondyyh");
+  assert_string_equal(buf, "2021/10/28 12:01:00 reading data from client: "
+                           "Hi, beyondyyh\n");
+  assert_int_equal(n, strlen(buf));
+}
+
+static void test_line_is_cut_but_ends_in_newline(void **state) {
+  struct tm tm = tutorial_time();
+  char buf[30];
+  size_t n;
+  (void)state;
+  n = format_line(buf, sizeof(buf), &tm, "%s", "a long message here");
+  assert_int_equal(n, sizeof(buf) - 1);
+  assert_int_equal(strlen(buf), n);
+  assert_string_equal(buf, "2021/10/28 12:01:00 a long m\n");
+}
+
+static void check_escape(const char *data, size_t len, const char *want) {
+  char out[LOG_ESCAPED_SIZE];
+  size_t n = log_escape(out, sizeof(out), data, len);
+  assert_string_equal(out, want);
+  assert_int_equal(n, strlen(want));
+}
+
+static void test_escape(void **state) {
+  (void)state;
+  check_escape("Hi, beyondyyh", 13, "Hi, beyondyyh");
+  check_escape("", 0, "");
+  check_escape("a\\b", 3, "a\\\\b");
+  check_escape("l1\r\nl2\t", 7, "l1\\r\\nl2\\t");
+  check_escape("\0\x01\x7f\x80\xff", 5, "\\x00\\x01\\x7f\\x80\\xff");
+  check_escape(" ~", 2, " ~");
+}
+
+static void test_escape_long_data(void **state) {
+  char data[LOG_DATA_SHOWN + 1];
+  char want[LOG_ESCAPED_SIZE];
+  char *big;
+  size_t big_len = 3 * 1024 * 1024;
+  (void)state;
+
+  memset(data, 'x', sizeof(data));
+  memcpy(want, data, LOG_DATA_SHOWN);
+  want[LOG_DATA_SHOWN] = '\0';
+  check_escape(data, LOG_DATA_SHOWN, want); /* exactly the limit: whole */
+  strcat(want, "... (65 bytes)");
+  check_escape(data, sizeof(data), want);
+
+  /* The worst case fits: every shown byte escaped, a long byte count. */
+  big = calloc(1, big_len);
+  assert_non_null(big);
+  {
+    char out[LOG_ESCAPED_SIZE];
+    size_t n = log_escape(out, sizeof(out), big, big_len);
+    assert_int_equal(n, LOG_DATA_SHOWN * 4 + strlen("... (3145728 bytes)"));
+    assert_non_null(strstr(out, "\\x00... (3145728 bytes)"));
+  }
+  free(big);
+}
+
+static void test_escape_refuses_small_buffer(void **state) {
+  char out[16];
+  (void)state;
+  out[0] = 'z';
+  assert_int_equal(log_escape(out, sizeof(out), "abc", 3), 0);
+  assert_string_equal(out, "");
+}
+
+static void test_format_seconds(void **state) {
+  char buf[32];
+  (void)state;
+  log_format_seconds(buf, sizeof(buf), 10000);
+  assert_string_equal(buf, "10");
+  log_format_seconds(buf, sizeof(buf), 1500);
+  assert_string_equal(buf, "1.5");
+  log_format_seconds(buf, sizeof(buf), 250);
+  assert_string_equal(buf, "0.25");
+  log_format_seconds(buf, sizeof(buf), 1010);
+  assert_string_equal(buf, "1.01");
+  log_format_seconds(buf, sizeof(buf), 1);
+  assert_string_equal(buf, "0.001");
+  log_format_seconds(buf, sizeof(buf), 0);
+  assert_string_equal(buf, "0");
+}
+
+/* Reads back what log_line and log_data wrote to a file. */
+static void test_log_line_and_data_write_whole_lines(void **state) {
+  FILE *f = tmpfile();
+  char line[LOG_LINE_SIZE];
+  int y, mo, d, h, mi, s;
+  (void)state;
+
+  assert_non_null(f);
+  log_set_output(f);
+  log_line("TCP session open");
+  log_data("reading data from client", "a\0b", 3);
+  log_set_output(NULL);
+  rewind(f);
+
+  assert_non_null(fgets(line, sizeof(line), f));
+  assert_int_equal(
+      sscanf(line, "%4d/%2d/%2d %2d:%2d:%2d ", &y, &mo, &d, &h, &mi, &s), 6);
+  assert_true(y >= 2024 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31);
+  assert_string_equal(line + 20, "TCP session open\n");
+  assert_non_null(fgets(line, sizeof(line), f));
+  assert_string_equal(line + 20, "reading data from client: a\\x00b\n");
+  assert_null(fgets(line, sizeof(line), f));
+  fclose(f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_prefix),
+      cmocka_unit_test(test_line_as_in_tutorial),
+      cmocka_unit_test(test_line_is_cut_but_ends_in_newline),
+      cmocka_unit_test(test_escape),
+      cmocka_unit_test(test_escape_long_data),
+      cmocka_unit_test(test_escape_refuses_small_buffer),
+      cmocka_unit_test(test_format_seconds),
+      cmocka_unit_test(test_log_line_and_data_write_whole_lines),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,221 @@
+/* Option parsing: defaults, every accepted form and every usage error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "options.h"
+
+#include <string.h>
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static char err[256];
+
+static options_result_t parse(int argc, char **argv, options_t *o) {
+  return options_parse(argc, argv, o, err, sizeof(err));
+}
+
+static void expect_error(int argc, char **argv, const char *needle) {
+  options_t o;
+  assert_int_equal(parse(argc, argv, &o), OPTIONS_ERROR);
+  if (strstr(err, needle) == NULL)
+    fail_msg("error '%s' does not mention '%s'", err, needle);
+  assert_null(strchr(err, '\n'));
+}
+
+static void test_server_defaults(void **state) {
+  char *argv[] = {"tcpecho", "--server"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
+  assert_int_equal(o.role, ROLE_SERVER);
+  assert_null(o.host);
+  assert_int_equal(o.port, 8000);
+  assert_int_equal(o.quiet, 0);
+}
+
+static void test_client_defaults(void **state) {
+  char *argv[] = {"tcpecho", "--client"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
+  assert_int_equal(o.role, ROLE_CLIENT);
+  assert_string_equal(o.host, "localhost");
+  assert_int_equal(o.port, 8000);
+  assert_string_equal(o.message, "Hi, beyondyyh");
+  assert_int_equal(o.message_len, 13);
+  assert_int_equal(o.close_after_ms, 10000);
+}
+
+static void test_long_forms(void **state) {
+  char *argv[] = {"tcpecho",    "--client",      "--host=::1", "--port", "9000",
+                  "--message=", "--close-after", "1.5",        "--quiet"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
+  assert_string_equal(o.host, "::1");
+  assert_int_equal(o.port, 9000);
+  assert_string_equal(o.message, "");
+  assert_int_equal(o.message_len, 0);
+  assert_int_equal(o.close_after_ms, 1500);
+  assert_int_equal(o.quiet, 1);
+}
+
+static void test_short_forms(void **state) {
+  char *argv[] = {"tcpecho",   "-cq", "-p80", "-H",
+                  "127.0.0.1", "-m",  "x y",  "-t0.25"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
+  assert_int_equal(o.role, ROLE_CLIENT);
+  assert_int_equal(o.quiet, 1);
+  assert_int_equal(o.port, 80);
+  assert_string_equal(o.host, "127.0.0.1");
+  assert_string_equal(o.message, "x y");
+  assert_int_equal(o.close_after_ms, 250);
+}
+
+static void test_server_port_zero_and_repeat(void **state) {
+  char *argv[] = {"tcpecho", "-s",     "--server", "--port",
+                  "0",       "--port", "65535"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
+  assert_int_equal(o.port, 65535); /* the last one wins */
+  argv[6] = "0";
+  assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
+  assert_int_equal(o.port, 0);
+}
+
+static void check_seconds(const char *text, unsigned long long ms) {
+  char *argv[] = {"tcpecho", "--client", "--close-after", NULL};
+  options_t o;
+  argv[3] = (char *)text;
+  if (parse(ARGC(argv), argv, &o) != OPTIONS_RUN)
+    fail_msg("'%s' rejected: %s", text, err);
+  if (o.close_after_ms != ms)
+    fail_msg("'%s' gave %llu ms, want %llu", text, o.close_after_ms, ms);
+}
+
+static void test_close_after_values(void **state) {
+  (void)state;
+  check_seconds("10", 10000);
+  check_seconds("0", 0);
+  check_seconds("0.5", 500);
+  check_seconds(".5", 500);
+  check_seconds("5.", 5000);
+  check_seconds("1.234", 1234);
+  check_seconds("1.2344", 1234);
+  check_seconds("1.2345", 1235); /* half up */
+  check_seconds("0.0005", 1);
+  check_seconds("0.0004999", 0);
+  check_seconds("007", 7000);
+  check_seconds("31536000", 31536000000ULL);
+}
+
+static void test_bad_close_after(void **state) {
+  const char *bad[] = {
+      "",     "-1",  "+1",    "1e3",          " 1",
+      "1 ",   ".",   "abc",   "nan",          "inf",
+      "0x10", "1,5", "1.2.3", "31536000.001", "99999999999999999999999"};
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char *argv[] = {"tcpecho", "--client", "--close-after", (char *)bad[i]};
+    expect_error(ARGC(argv), argv, "invalid value");
+  }
+}
+
+static void test_bad_ports(void **state) {
+  const char *bad[] = {"",   "-1",   "+80", "65536",
+                       "8o", "0x50", " 80", "99999999999999999999"};
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char *argv[] = {"tcpecho", "--server", "--port", (char *)bad[i]};
+    expect_error(ARGC(argv), argv, "invalid port");
+  }
+}
+
+static void test_client_port_zero(void **state) {
+  char *argv[] = {"tcpecho", "--client", "--port", "0"};
+  (void)state;
+  expect_error(ARGC(argv), argv, "for --client");
+}
+
+static void test_role_errors(void **state) {
+  char *none[] = {"tcpecho"};
+  char *quiet_only[] = {"tcpecho", "--quiet"};
+  char *both[] = {"tcpecho", "--server", "--client"};
+  char *both_short[] = {"tcpecho", "-cs"};
+  (void)state;
+  expect_error(ARGC(none), none, "one of --server or --client");
+  expect_error(ARGC(quiet_only), quiet_only, "one of --server or --client");
+  expect_error(ARGC(both), both, "cannot be used together");
+  expect_error(ARGC(both_short), both_short, "cannot be used together");
+}
+
+static void test_client_only_with_server(void **state) {
+  char *msg[] = {"tcpecho", "--server", "--message", "x"};
+  char *close_after[] = {"tcpecho", "-t", "1", "-s"};
+  (void)state;
+  expect_error(ARGC(msg), msg, "--message applies only to --client");
+  expect_error(ARGC(close_after), close_after,
+               "--close-after applies only to --client");
+}
+
+static void test_syntax_errors(void **state) {
+  char *unknown_long[] = {"tcpecho", "--server", "--prot", "80"};
+  char *unknown_short[] = {"tcpecho", "-s", "-x"};
+  char *missing_long[] = {"tcpecho", "--client", "--port"};
+  char *missing_short[] = {"tcpecho", "--client", "-m"};
+  char *value_on_flag[] = {"tcpecho", "--server=1"};
+  char *operand[] = {"tcpecho", "--server", "extra"};
+  char *after_dashes[] = {"tcpecho", "--server", "--", "--quiet"};
+  char *lone_dash[] = {"tcpecho", "--server", "-"};
+  char *empty_host[] = {"tcpecho", "--client", "--host", ""};
+  (void)state;
+  expect_error(ARGC(unknown_long), unknown_long, "unknown option '--prot'");
+  expect_error(ARGC(unknown_short), unknown_short, "unknown option '-x'");
+  expect_error(ARGC(missing_long), missing_long, "--port needs a value");
+  expect_error(ARGC(missing_short), missing_short, "-m needs a value");
+  expect_error(ARGC(value_on_flag), value_on_flag, "takes no value");
+  expect_error(ARGC(operand), operand, "unexpected argument 'extra'");
+  expect_error(ARGC(after_dashes), after_dashes,
+               "unexpected argument '--quiet'");
+  expect_error(ARGC(lone_dash), lone_dash, "unexpected argument '-'");
+  expect_error(ARGC(empty_host), empty_host, "empty value for --host");
+}
+
+static void test_help_and_version(void **state) {
+  char *help[] = {"tcpecho", "--server", "--help", "--bogus"};
+  char *help_short[] = {"tcpecho", "-h"};
+  char *version[] = {"tcpecho", "-V"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(help), help, &o), OPTIONS_HELP);
+  assert_int_equal(parse(ARGC(help_short), help_short, &o), OPTIONS_HELP);
+  assert_int_equal(parse(ARGC(version), version, &o), OPTIONS_VERSION);
+  assert_non_null(strstr(options_usage(), "--close-after SECONDS"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_server_defaults),
+      cmocka_unit_test(test_client_defaults),
+      cmocka_unit_test(test_long_forms),
+      cmocka_unit_test(test_short_forms),
+      cmocka_unit_test(test_server_port_zero_and_repeat),
+      cmocka_unit_test(test_close_after_values),
+      cmocka_unit_test(test_bad_close_after),
+      cmocka_unit_test(test_bad_ports),
+      cmocka_unit_test(test_client_port_zero),
+      cmocka_unit_test(test_role_errors),
+      cmocka_unit_test(test_client_only_with_server),
+      cmocka_unit_test(test_syntax_errors),
+      cmocka_unit_test(test_help_and_version),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
