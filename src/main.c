@@ -76,15 +76,17 @@ static int run_server(const options_t *opts) {
     return EXIT_STATUS_FAILURE;
   }
   server_init(run.server, &loop, &config);
+  /* Handlers first: once "listening on" is logged, a signal must already
+   * mean a clean stop. */
+  uv_signal_init(&loop, &run.sigint);
+  uv_signal_init(&loop, &run.sigterm);
+  run.sigint.data = run.sigterm.data = &run;
+  uv_signal_start(&run.sigint, on_stop_signal, SIGINT);
+  uv_signal_start(&run.sigterm, on_stop_signal, SIGTERM);
   err = server_listen(run.server);
   if (err != 0) {
+    stop_signals(&run);
     server_close(run.server, NULL);
-  } else {
-    uv_signal_init(&loop, &run.sigint);
-    uv_signal_init(&loop, &run.sigterm);
-    run.sigint.data = run.sigterm.data = &run;
-    uv_signal_start(&run.sigint, on_stop_signal, SIGINT);
-    uv_signal_start(&run.sigterm, on_stop_signal, SIGTERM);
   }
   run_and_close_loop(&loop);
   free(run.server);
