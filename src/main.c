@@ -41,6 +41,24 @@ static void run_and_close_loop(uv_loop_t *loop) {
   }
 }
 
+/* Initialises the loop and allocates the role's state (too large for the
+ * stack); logs and returns NULL on failure, leaving nothing open. */
+static void *start_loop(uv_loop_t *loop, size_t state_size) {
+  void *state;
+  int err = uv_loop_init(loop);
+  if (err != 0) {
+    log_line("Error starting event loop: %s (%s)", uv_err_name(err),
+             uv_strerror(err));
+    return NULL;
+  }
+  state = malloc(state_size);
+  if (state == NULL) {
+    log_line("Error starting event loop: out of memory");
+    uv_loop_close(loop);
+  }
+  return state;
+}
+
 static void stop_signals(server_run_t *run) {
   uv_close((uv_handle_t *)&run->sigint, on_handle_closed);
   uv_close((uv_handle_t *)&run->sigterm, on_handle_closed);
@@ -63,18 +81,9 @@ static int run_server(const options_t *opts) {
   uv_loop_t loop;
   int err;
 
-  err = uv_loop_init(&loop);
-  if (err != 0) {
-    log_line("Error starting event loop: %s (%s)", uv_err_name(err),
-             uv_strerror(err));
+  run.server = start_loop(&loop, sizeof(*run.server));
+  if (run.server == NULL)
     return EXIT_STATUS_FAILURE;
-  }
-  run.server = malloc(sizeof(*run.server));
-  if (run.server == NULL) {
-    log_line("Error starting server: out of memory");
-    uv_loop_close(&loop);
-    return EXIT_STATUS_FAILURE;
-  }
   server_init(run.server, &loop, &config);
   /* Handlers first: once "listening on" is logged, a signal must already
    * mean a clean stop. */
@@ -102,20 +111,10 @@ static int run_client(const options_t *opts) {
   client_t *client;
   uv_loop_t loop;
   int status = EXIT_STATUS_FAILURE;
-  int err;
 
-  err = uv_loop_init(&loop);
-  if (err != 0) {
-    log_line("Error starting event loop: %s (%s)", uv_err_name(err),
-             uv_strerror(err));
+  client = start_loop(&loop, sizeof(*client));
+  if (client == NULL)
     return EXIT_STATUS_FAILURE;
-  }
-  client = malloc(sizeof(*client));
-  if (client == NULL) {
-    log_line("Error starting client: out of memory");
-    uv_loop_close(&loop);
-    return EXIT_STATUS_FAILURE;
-  }
   config.host = opts->host;
   config.port = opts->port;
   config.message = opts->message;

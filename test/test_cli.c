@@ -248,7 +248,7 @@ static int start_server(proc_t *p, const char *host, const char **extra) {
 static void test_tutorial_session(void **state) {
   proc_t *server = malloc(sizeof(*server));
   proc_t *client = malloc(sizeof(*client));
-  char port_s[8], open_to[64], listening[64];
+  char port_s[16], open_to[64], listening[64];
   const char *client_args[] = {"--client", "--host", "127.0.0.1",
                                "--port",   port_s,   "--close-after",
                                "1",        NULL};
@@ -291,7 +291,7 @@ static void test_tutorial_session(void **state) {
 static void test_sigterm_with_open_session(void **state) {
   proc_t *server = malloc(sizeof(*server));
   proc_t *client = malloc(sizeof(*client));
-  char port_s[8];
+  char port_s[16];
   const char *client_args[] = {"-c",   "-H", "127.0.0.1", "-p",
                                port_s, "-t", "30",        NULL};
   (void)state;
@@ -315,7 +315,7 @@ static void test_quiet_and_escaped_data(void **state) {
   proc_t *server = malloc(sizeof(*server));
   proc_t *client = malloc(sizeof(*client));
   const char *quiet[] = {"--quiet", NULL};
-  char port_s[8];
+  char port_s[16];
   const char *client_args[] = {"-c",  "-H", "127.0.0.1",   "-p", port_s, "-t",
                                "0.2", "-m", "tab\there\\", "-q", NULL};
   const char *loud_args[] = {"-c", "-H",  "127.0.0.1", "-p",          port_s,
@@ -343,7 +343,7 @@ static void test_quiet_and_escaped_data(void **state) {
 static void test_ipv6_session(void **state) {
   proc_t *server = malloc(sizeof(*server));
   proc_t *client = malloc(sizeof(*client));
-  char port_s[8], open_to[64];
+  char port_s[16], open_to[64];
   const char *client_args[] = {"-c",   "-H", "[::1]", "-p",
                                port_s, "-t", "0.1",   NULL};
   int port;
@@ -375,7 +375,7 @@ static void test_ipv6_session(void **state) {
 
 static void test_connection_refused(void **state) {
   proc_t *p = malloc(sizeof(*p));
-  char port_s[8], want[64];
+  char port_s[16], want[96];
   const char *args[] = {"--client", "--host", "127.0.0.1",
                         "--port",   port_s,   NULL};
   int port;
@@ -400,7 +400,7 @@ static void test_connection_refused(void **state) {
 static void test_port_in_use(void **state) {
   proc_t *a = malloc(sizeof(*a));
   proc_t *b = malloc(sizeof(*b));
-  char port_s[8], want[96];
+  char port_s[16], want[96];
   const char *args[] = {"-s", "-H", "127.0.0.1", "-p", port_s, NULL};
   (void)state;
 
