@@ -3,10 +3,24 @@
 #include "container_of.h"
 #include "log.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 static void connect_next(client_t *c);
+
+/* --verbose: one line per libuv-level step, stamped with the milliseconds
+ * since start on the monotonic clock, to line up with a packet capture. */
+static void step(client_t *c, const char *fmt, ...) {
+  char line[LOG_LINE_SIZE];
+  va_list ap;
+  if (!c->config.verbose)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  log_line("[%10.3f ms] %s", (double)(uv_hrtime() - c->start_ns) / 1e6, line);
+}
 
 /* "host:port", with IPv6 literals bracketed, for error lines. */
 static void format_target(const client_t *c, char *buf, size_t size) {
@@ -29,6 +43,7 @@ static void on_tcp_closed(uv_handle_t *handle) {
   client_t *c = container_of(handle, client_t, tcp);
   c->tcp_open = 0;
   c->open_handles--;
+  step(c, "socket closed");
   if (c->finished)
     maybe_done(c);
   else
@@ -52,8 +67,10 @@ static void client_finish(client_t *c, int exit_status) {
     uv_freeaddrinfo(c->addrs);
     c->addrs = NULL;
   }
-  if (c->tcp_open && !uv_is_closing((uv_handle_t *)&c->tcp))
+  if (c->tcp_open && !uv_is_closing((uv_handle_t *)&c->tcp)) {
+    step(c, "closing the socket (FIN, or RST if unread data is left)");
     uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+  }
   uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
@@ -65,6 +82,7 @@ static void on_timer(uv_timer_t *timer) {
   client_t *c = container_of(timer, client_t, timer);
   char secs[32];
 
+  step(c, "close timer fired");
   log_format_seconds(secs, sizeof(secs), c->config.close_after_ms);
   log_line("closing TCP session after %s second%s", secs,
            c->config.close_after_ms == 1000 ? "" : "s");
@@ -82,10 +100,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   client_t *c = container_of(stream, client_t, tcp);
 
   if (nread > 0) {
+    step(c, "read %ld bytes", (long)nread);
     c->bytes_received += (unsigned long long)nread;
     if (!c->config.quiet)
       log_data("reading data from server", buf->base, (size_t)nread);
   } else if (nread == UV_EOF) {
+    step(c, "read EOF: the server closed its side");
     log_line("Error reading TCP session: EOF");
     client_finish(c, 1);
   } else if (nread < 0) {
@@ -96,6 +116,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
 
 static void on_write(uv_write_t *req, int status) {
   client_t *c = container_of(req, client_t, write_req);
+  if (status == 0)
+    step(c, "write done: %lu bytes", (unsigned long)c->config.message_len);
   if (status < 0 && status != UV_ECANCELED) {
     log_error("Error writing TCP session", status);
     client_finish(c, 1);
@@ -108,6 +130,7 @@ static void on_connect(uv_connect_t *req, int status) {
   int err;
 
   if (status < 0) {
+    step(c, "connect to %s failed: %s", c->last_addr, uv_err_name(status));
     c->last_error = status;
     uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
     return;
@@ -115,6 +138,11 @@ static void on_connect(uv_connect_t *req, int status) {
   uv_freeaddrinfo(c->addrs);
   c->addrs = c->next_addr = NULL;
   addr_format_tcp(&c->tcp, 1, peer, sizeof(peer));
+  if (c->config.verbose) {
+    char local[ADDR_STR_SIZE];
+    addr_format_tcp(&c->tcp, 0, local, sizeof(local));
+    step(c, "connected from %s (handshake done)", local);
+  }
   log_line("TCP session open to %s", peer);
 
   if (c->config.message_len > 0) {
@@ -130,6 +158,8 @@ static void on_connect(uv_connect_t *req, int status) {
   err = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (err == 0)
     err = uv_timer_start(&c->timer, on_timer, c->config.close_after_ms, 0);
+  if (err == 0)
+    step(c, "reading; close timer set for %llu ms", c->config.close_after_ms);
   if (err != 0) {
     log_error("Error reading TCP session", err);
     client_finish(c, 1);
@@ -154,6 +184,7 @@ static void connect_next(client_t *c) {
     }
     c->tcp_open = 1;
     c->open_handles++;
+    step(c, "connecting to %s", c->last_addr);
     err = uv_tcp_connect(&c->connect_req, &c->tcp, ai->ai_addr, on_connect);
     if (err == 0)
       return;
@@ -184,6 +215,14 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
     return;
   }
   c->addrs = c->next_addr = res;
+  if (c->config.verbose) {
+    struct addrinfo *ai;
+    int count = 0;
+    for (ai = res; ai != NULL; ai = ai->ai_next)
+      count++;
+    step(c, "resolved %s: %d address%s", c->config.host, count,
+         count == 1 ? "" : "es");
+  }
   connect_next(c);
 }
 
@@ -196,6 +235,8 @@ void client_start(client_t *c, uv_loop_t *loop, const client_config_t *config,
   c->loop = loop;
   c->config = *config;
   c->done_cb = done_cb;
+  c->start_ns = uv_hrtime();
+  step(c, "resolving %s port %d", config->host, config->port);
   uv_timer_init(loop, &c->timer);
   c->open_handles = 1;
   err = addr_resolve(loop, &c->resolver, on_resolved, config->host,

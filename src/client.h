@@ -20,7 +20,8 @@ typedef struct client_config_s {
   const char *message;
   size_t message_len;
   unsigned long long close_after_ms;
-  int quiet; /* no per-read log lines */
+  int quiet;   /* no per-read log lines */
+  int verbose; /* log every step with the time since client_start */
 } client_config_t;
 
 struct client_s {
@@ -41,6 +42,7 @@ struct client_s {
   int last_error; /* of the last failed connect */
   char last_addr[ADDR_STR_SIZE];
   unsigned long long bytes_received;
+  uint64_t start_ns; /* uv_hrtime() at client_start, for --verbose */
   char read_buf[CLIENT_READ_BUF_SIZE];
 };
 

@@ -100,7 +100,7 @@ void log_set_output(FILE *out) {
   log_out = out;
 }
 
-static void log_vline(const char *fmt, va_list ap) {
+void log_vline(const char *fmt, va_list ap) {
   char line[LOG_LINE_SIZE];
   struct tm tm;
   size_t len;

@@ -46,6 +46,7 @@ void log_set_output(FILE *out);
 
 /* Logs one line with the current local time. */
 void log_line(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_vline(const char *fmt, va_list ap);
 
 /* Logs "<label>: <escaped data>", e.g. "reading data from client: Hi". */
 void log_data(const char *label, const char *data, size_t len);

@@ -121,6 +121,7 @@ static int run_client(const options_t *opts) {
   config.message_len = opts->message_len;
   config.close_after_ms = opts->close_after_ms;
   config.quiet = opts->quiet;
+  config.verbose = opts->verbose;
   loop.data = &status;
   client_start(client, &loop, &config, on_client_done);
   run_and_close_loop(&loop);

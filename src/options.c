@@ -12,6 +12,7 @@ typedef enum {
   OPT_MESSAGE,
   OPT_CLOSE_AFTER,
   OPT_QUIET,
+  OPT_VERBOSE,
   OPT_HELP,
   OPT_VERSION
 } opt_id_t;
@@ -32,6 +33,7 @@ static const opt_spec_t opt_table[] = {
     {"message", 'm', 1, 1, OPT_MESSAGE},
     {"close-after", 't', 1, 1, OPT_CLOSE_AFTER},
     {"quiet", 'q', 0, 0, OPT_QUIET},
+    {"verbose", 'v', 0, 1, OPT_VERBOSE},
     {"help", 'h', 0, 0, OPT_HELP},
     {"version", 'V', 0, 0, OPT_VERSION},
 };
@@ -41,7 +43,7 @@ static const opt_spec_t opt_table[] = {
 static const char usage_text[] =
     "Usage: tcpecho --server [--host ADDR] [--port N] [--quiet]\n"
     "       tcpecho --client [--host ADDR] [--port N] [--message TEXT]\n"
-    "                        [--close-after SECONDS] [--quiet]\n"
+    "                        [--close-after SECONDS] [--quiet] [--verbose]\n"
     "\n"
     "A TCP echo server and the client of the Go TCP tutorial, on libuv.\n"
     "\n"
@@ -59,6 +61,9 @@ static const char usage_text[] =
     "  -t, --close-after SECONDS  client: close the connection after this\n"
     "                             long (default: 10, fractions allowed)\n"
     "  -q, --quiet                do not log the data of every read\n"
+    "  -v, --verbose              client: log every step (resolve, connect,\n"
+    "                             write, read, timer, close) with the time\n"
+    "                             since start, to line up with a capture\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the version and exit\n"
     "\n"
@@ -185,6 +190,9 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
     break;
   case OPT_QUIET:
     o->quiet = 1;
+    break;
+  case OPT_VERBOSE:
+    o->verbose = 1;
     break;
   case OPT_HELP:
     return OPTIONS_HELP;

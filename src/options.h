@@ -23,6 +23,7 @@ typedef struct options_s {
   size_t message_len;
   unsigned long long close_after_ms; /* client */
   int quiet;
+  int verbose; /* client: log every libuv-level step */
 } options_t;
 
 typedef enum {

@@ -64,13 +64,14 @@ static void test_long_forms(void **state) {
 }
 
 static void test_short_forms(void **state) {
-  char *argv[] = {"tcpecho",   "-cq", "-p80", "-H",
-                  "127.0.0.1", "-m",  "x y",  "-t0.25"};
+  char *argv[] = {"tcpecho",   "-cqv", "-p80", "-H",
+                  "127.0.0.1", "-m",   "x y",  "-t0.25"};
   options_t o;
   (void)state;
   assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
   assert_int_equal(o.role, ROLE_CLIENT);
   assert_int_equal(o.quiet, 1);
+  assert_int_equal(o.verbose, 1);
   assert_int_equal(o.port, 80);
   assert_string_equal(o.host, "127.0.0.1");
   assert_string_equal(o.message, "x y");
@@ -160,7 +161,9 @@ static void test_role_errors(void **state) {
 static void test_client_only_with_server(void **state) {
   char *msg[] = {"tcpecho", "--server", "--message", "x"};
   char *close_after[] = {"tcpecho", "-t", "1", "-s"};
+  char *verbose[] = {"tcpecho", "-sv"};
   (void)state;
+  expect_error(ARGC(verbose), verbose, "--verbose applies only to --client");
   expect_error(ARGC(msg), msg, "--message applies only to --client");
   expect_error(ARGC(close_after), close_after,
                "--close-after applies only to --client");

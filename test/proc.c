@@ -1,0 +1,280 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "proc.h"
+
+#include "container_of.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *tcpecho_path;
+static uv_loop_t *loop;
+
+static void on_proc_handle_closed(uv_handle_t *h) {
+  proc_t *p = h->data;
+  p->open--;
+}
+
+/* Processes started and not yet exited, so that a failed test can end
+ * them instead of leaving them running. */
+#define PROC_MAX_LIVE 64
+static proc_t *live[PROC_MAX_LIVE];
+
+static void forget(proc_t *p) {
+  int i;
+  for (i = 0; i < PROC_MAX_LIVE; i++) {
+    if (live[i] == p)
+      live[i] = NULL;
+  }
+}
+
+static void remember(proc_t *p) {
+  int i;
+  for (i = 0; i < PROC_MAX_LIVE; i++) {
+    if (live[i] == NULL) {
+      live[i] = p;
+      return;
+    }
+  }
+}
+
+int proc_kill_all(void **state) {
+  proc_t *victims[PROC_MAX_LIVE];
+  int i, n = 0;
+  (void)state;
+  for (i = 0; i < PROC_MAX_LIVE; i++) {
+    if (live[i] != NULL)
+      victims[n++] = live[i];
+    live[i] = NULL;
+  }
+  for (i = 0; i < n; i++) {
+    if (!victims[i]->exited)
+      uv_process_kill(&victims[i]->process, SIGKILL);
+  }
+  for (i = 0; i < n; i++)
+    run_until(is_finished, victims[i], NULL, PROC_TIMEOUT_MS);
+  return 0;
+}
+
+static void on_exit_cb(uv_process_t *process, int64_t status, int signal) {
+  proc_t *p = container_of(process, proc_t, process);
+  p->exited = 1;
+  p->exit_status = status;
+  p->term_signal = signal;
+  p->exited_ms = uv_now(loop);
+  forget(p);
+  uv_close((uv_handle_t *)process, on_proc_handle_closed);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  proc_t *p = h->data;
+  (void)suggested;
+  if (h == (uv_handle_t *)&p->out_pipe)
+    *buf = uv_buf_init(p->out + p->out_len,
+                       (unsigned int)(PROC_OUT_SIZE - 1 - p->out_len));
+  else
+    *buf = uv_buf_init(p->err + p->err_len,
+                       (unsigned int)(PROC_OUT_SIZE - 1 - p->err_len));
+}
+
+static void on_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  proc_t *p = s->data;
+  (void)buf;
+  if (n > 0) {
+    size_t *len = s == (uv_stream_t *)&p->out_pipe ? &p->out_len : &p->err_len;
+    *len += (size_t)n;
+    (s == (uv_stream_t *)&p->out_pipe ? p->out : p->err)[*len] = '\0';
+    if (*len == PROC_OUT_SIZE - 1)
+      fail_msg("process output too large");
+  } else if (n < 0) {
+    uv_close((uv_handle_t *)s, on_proc_handle_closed);
+  }
+}
+
+/* Words of TCPECHO_TEST_WRAPPER, run in front of every tcpecho. */
+static char *wrapper_words[16];
+static int wrapper_count;
+
+void proc_setup(uv_loop_t *l, const char *path) {
+  static char buf[1024];
+  const char *env = getenv("TCPECHO_TEST_WRAPPER");
+  char *w;
+
+  loop = l;
+  tcpecho_path = path;
+  wrapper_count = 0;
+  if (env == NULL || strlen(env) >= sizeof(buf))
+    return;
+  strcpy(buf, env);
+  for (w = strtok(buf, " "); w != NULL && wrapper_count < 15;
+       w = strtok(NULL, " "))
+    wrapper_words[wrapper_count++] = w;
+}
+
+void proc_spawn(proc_t *p, const char **argv) {
+  uv_process_options_t opts;
+  uv_stdio_container_t stdio[3];
+  int err;
+
+  memset(p, 0, sizeof(*p));
+  uv_pipe_init(loop, &p->out_pipe, 0);
+  uv_pipe_init(loop, &p->err_pipe, 0);
+  p->out_pipe.data = p->err_pipe.data = p->process.data = p;
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)&p->out_pipe;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)&p->err_pipe;
+  memset(&opts, 0, sizeof(opts));
+  opts.file = argv[0];
+  opts.args = (char **)argv;
+  opts.exit_cb = on_exit_cb;
+  opts.stdio = stdio;
+  opts.stdio_count = 3;
+  p->started_ms = uv_now(loop);
+  err = uv_spawn(loop, &p->process, &opts);
+  if (err != 0) {
+    /* The pipes were never used: close them before failing. */
+    uv_close((uv_handle_t *)&p->out_pipe, NULL);
+    uv_close((uv_handle_t *)&p->err_pipe, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    fail_msg("spawn %s: %s", argv[0], uv_strerror(err));
+  }
+  p->open = 3;
+  remember(p);
+  uv_read_start((uv_stream_t *)&p->out_pipe, on_alloc, on_pipe_read);
+  uv_read_start((uv_stream_t *)&p->err_pipe, on_alloc, on_pipe_read);
+}
+
+void proc_start(proc_t *p, const char **args) {
+  const char *argv[48];
+  int i, n = 0;
+
+  for (i = 0; i < wrapper_count; i++)
+    argv[n++] = wrapper_words[i];
+  argv[n++] = tcpecho_path;
+  for (i = 0; args[i] != NULL && n < 47; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  proc_spawn(p, argv);
+}
+
+static void on_tick(uv_timer_t *t) {
+  (void)t; /* only wakes the loop so deadlines are checked */
+}
+
+/* Runs the loop until pred holds or the deadline passes. */
+int run_until(int (*pred)(proc_t *, const void *), proc_t *p, const void *arg,
+              uint64_t timeout_ms) {
+  uv_timer_t tick;
+  uint64_t deadline;
+  int ok;
+
+  uv_update_time(loop);
+  deadline = uv_now(loop) + timeout_ms;
+  uv_timer_init(loop, &tick);
+  uv_timer_start(&tick, on_tick, 10, 10);
+  while (!(ok = pred(p, arg)) && uv_now(loop) < deadline)
+    uv_run(loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&tick, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+  return ok;
+}
+
+int is_finished(proc_t *p, const void *arg) {
+  (void)arg;
+  return p->exited && p->open == 0;
+}
+
+int err_has(proc_t *p, const void *needle) {
+  return strstr(p->err, (const char *)needle) != NULL;
+}
+
+void wait_exit(proc_t *p, int64_t want_status) {
+  if (!run_until(is_finished, p, NULL, PROC_TIMEOUT_MS))
+    fail_msg("tcpecho did not exit; stderr so far:\n%s", p->err);
+  if (p->term_signal != 0 || p->exit_status != want_status)
+    fail_msg("exit status %d (signal %d), want %d; stderr:\n%s",
+             (int)p->exit_status, p->term_signal, (int)want_status, p->err);
+}
+
+void wait_log(proc_t *p, const char *needle) {
+  if (!run_until(err_has, p, needle, PROC_TIMEOUT_MS))
+    fail_msg("no '%s' in the log:\n%s", needle, p->err);
+}
+
+void stop(proc_t *p, int signum) {
+  assert_int_equal(uv_process_kill(&p->process, signum), 0);
+}
+
+/* Checks that every log line has Go's "YYYY/MM/DD HH:MM:SS " prefix and
+ * compares the messages with want (NULL-terminated); a "*" at the end of an
+ * expected message matches any rest of the line. */
+void assert_log(const char *log, const char **want) {
+  const char *line = log;
+  int i;
+  for (i = 0; want[i] != NULL; i++) {
+    const char *nl = strchr(line, '\n');
+    size_t len, wlen = strlen(want[i]);
+    int y, mo, d, h, mi, s, n = 0;
+    if (nl == NULL)
+      fail_msg("log ended before '%s':\n%s", want[i], log);
+    if (sscanf(line, "%4d/%2d/%2d %2d:%2d:%2d %n", &y, &mo, &d, &h, &mi, &s,
+               &n) != 6 ||
+        n != 20)
+      fail_msg("not Go's log format: %.*s", (int)(nl - line), line);
+    line += 20;
+    len = (size_t)(nl - line);
+    if (wlen > 0 && want[i][wlen - 1] == '*') {
+      if (len < wlen - 1 || memcmp(line, want[i], wlen - 1) != 0)
+        fail_msg("log line '%.*s', want '%s'", (int)len, line, want[i]);
+    } else if (len != wlen || memcmp(line, want[i], len) != 0) {
+      fail_msg("log line '%.*s', want '%s'", (int)len, line, want[i]);
+    }
+    line = nl + 1;
+  }
+  if (*line != '\0')
+    fail_msg("unexpected log lines:\n%s", line);
+}
+
+static int listening_or_exited(proc_t *p, const void *needle) {
+  const char *at = strstr(p->err, (const char *)needle);
+  return (at != NULL && strchr(at, '\n') != NULL) || is_finished(p, NULL);
+}
+
+/* Starts a server on host, port 0, and returns the port it logged, or -1 if
+ * it exited instead. */
+int try_start_server(proc_t *p, const char *host, const char **extra) {
+  const char *args[16] = {"--server", "--host", host, "--port", "0"};
+  char needle[128];
+  const char *at;
+  int i, port;
+
+  for (i = 0; extra != NULL && extra[i] != NULL; i++)
+    args[5 + i] = extra[i];
+  proc_start(p, args);
+  snprintf(needle, sizeof(needle),
+           "listening on %s%s%s:", strchr(host, ':') ? "[" : "", host,
+           strchr(host, ':') ? "]" : "");
+  if (!run_until(listening_or_exited, p, needle, PROC_TIMEOUT_MS))
+    fail_msg("server did not start; stderr so far:\n%s", p->err);
+  at = strstr(p->err, needle);
+  if (at == NULL)
+    return -1;
+  port = atoi(at + strlen(needle));
+  assert_true(port > 0 && port < 65536);
+  return port;
+}
+
+int start_server(proc_t *p, const char *host, const char **extra) {
+  int port = try_start_server(p, host, extra);
+  if (port < 0)
+    fail_msg("server exited: %s", p->err);
+  return port;
+}

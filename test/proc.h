@@ -1,0 +1,65 @@
+/* Test helper: runs tcpecho (or any program) as a child process on a libuv
+ * loop, collects its output and waits for it with deadlines. */
+#ifndef TCPECHO_TEST_PROC_H
+#define TCPECHO_TEST_PROC_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#define PROC_OUT_SIZE 65536
+#define PROC_TIMEOUT_MS 20000
+
+typedef struct proc_s {
+  uv_process_t process;
+  uv_pipe_t out_pipe;
+  uv_pipe_t err_pipe;
+  char out[PROC_OUT_SIZE];
+  size_t out_len;
+  char err[PROC_OUT_SIZE];
+  size_t err_len;
+  int open; /* handles not yet closed */
+  int exited;
+  int64_t exit_status;
+  int term_signal;
+  uint64_t started_ms;
+  uint64_t exited_ms;
+} proc_t;
+
+/* Once per test program: the loop to use and the tcpecho binary. Reads
+ * TCPECHO_TEST_WRAPPER, e.g. "valgrind --error-exitcode=99", which is run
+ * in front of every tcpecho started. */
+void proc_setup(uv_loop_t *loop, const char *tcpecho_path);
+
+/* Starts tcpecho with args (NULL-terminated, without argv[0]). */
+void proc_start(proc_t *p, const char **args);
+
+/* Starts any program: argv[0] is the file, looked up in PATH. */
+void proc_spawn(proc_t *p, const char **argv);
+
+/* SIGKILLs every process started and not yet exited, and waits for them:
+ * a cmocka teardown, so a failed test leaves nothing running. */
+int proc_kill_all(void **state);
+
+/* Runs the loop until pred holds or timeout_ms passes; returns pred. */
+int run_until(int (*pred)(proc_t *, const void *), proc_t *p, const void *arg,
+              uint64_t timeout_ms);
+int is_finished(proc_t *p, const void *unused);
+int err_has(proc_t *p, const void *needle);
+
+/* Fail the test unless the process exits with want_status (no signal), or
+ * logs needle, within PROC_TIMEOUT_MS. */
+void wait_exit(proc_t *p, int64_t want_status);
+void wait_log(proc_t *p, const char *needle);
+void stop(proc_t *p, int signum);
+
+/* Checks that every line of log has Go's "YYYY/MM/DD HH:MM:SS " prefix and
+ * that the messages are want (NULL-terminated); a "*" ending a wanted
+ * message matches any rest of the line. */
+void assert_log(const char *log, const char **want);
+
+/* Starts tcpecho --server --host host --port 0 [extra...] and returns the
+ * port it logged; try_ returns -1 if the server exited instead. */
+int try_start_server(proc_t *p, const char *host, const char **extra);
+int start_server(proc_t *p, const char *host, const char **extra);
+
+#endif
