@@ -101,14 +101,17 @@ void log_set_output(FILE *out) {
 }
 
 void log_vline(const char *fmt, va_list ap) {
+  FILE *out = log_out ? log_out : stderr;
   char line[LOG_LINE_SIZE];
   struct tm tm;
   size_t len;
 
   platform_localtime(time(NULL), &tm);
   len = log_format_line(line, sizeof(line), &tm, fmt, ap);
-  /* One write per line, so lines of concurrent writers do not interleave. */
-  fwrite(line, 1, len, log_out ? log_out : stderr);
+  /* One write per line, so lines of concurrent writers do not interleave;
+   * flushed at once, as some C libraries buffer stderr when it is a pipe. */
+  fwrite(line, 1, len, out);
+  fflush(out);
 }
 
 void log_line(const char *fmt, ...) {

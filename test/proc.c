@@ -9,11 +9,13 @@
 #include "container_of.h"
 
 #include <signal.h>
+#ifndef SIGKILL
+#define SIGKILL 9 /* not in the Windows C library; libuv knows it */
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *tcpecho_path;
 static uv_loop_t *loop;
 
 static void on_proc_handle_closed(uv_handle_t *h) {
@@ -88,8 +90,16 @@ static void on_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   (void)buf;
   if (n > 0) {
     size_t *len = s == (uv_stream_t *)&p->out_pipe ? &p->out_len : &p->err_len;
-    *len += (size_t)n;
-    (s == (uv_stream_t *)&p->out_pipe ? p->out : p->err)[*len] = '\0';
+    char *text = s == (uv_stream_t *)&p->out_pipe ? p->out : p->err;
+    size_t i, kept = *len;
+    /* Windows writes text lines as CRLF: keep them as LF. */
+    for (i = 0; i < (size_t)n; i++) {
+      if (text[*len + i] == '\n' && kept > 0 && text[kept - 1] == '\r')
+        kept--;
+      text[kept++] = text[*len + i];
+    }
+    *len = kept;
+    text[*len] = '\0';
     if (*len == PROC_OUT_SIZE - 1)
       fail_msg("process output too large");
   } else if (n < 0) {
@@ -97,24 +107,39 @@ static void on_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   }
 }
 
-/* Words of TCPECHO_TEST_WRAPPER, run in front of every tcpecho. */
-static char *wrapper_words[16];
-static int wrapper_count;
+/* How to start tcpecho in each role: a wrapper's words (e.g. "wine" or
+ * "valgrind --error-exitcode=99") and the binary. */
+typedef struct flavour_s {
+  const char *path;
+  char buf[1024];
+  char *words[16];
+  int count;
+} flavour_t;
 
-void proc_setup(uv_loop_t *l, const char *path) {
-  static char buf[1024];
-  const char *env = getenv("TCPECHO_TEST_WRAPPER");
+static flavour_t server_flavour, client_flavour;
+
+static void set_flavour(flavour_t *f, const char *path, const char *env_name) {
+  const char *env = getenv(env_name);
   char *w;
 
-  loop = l;
-  tcpecho_path = path;
-  wrapper_count = 0;
-  if (env == NULL || strlen(env) >= sizeof(buf))
+  if (env == NULL)
+    env = getenv("TCPECHO_TEST_WRAPPER");
+  f->path = path;
+  f->count = 0;
+  if (env == NULL || strlen(env) >= sizeof(f->buf))
     return;
-  strcpy(buf, env);
-  for (w = strtok(buf, " "); w != NULL && wrapper_count < 15;
+  strcpy(f->buf, env);
+  for (w = strtok(f->buf, " "); w != NULL && f->count < 15;
        w = strtok(NULL, " "))
-    wrapper_words[wrapper_count++] = w;
+    f->words[f->count++] = w;
+}
+
+void proc_setup(uv_loop_t *l, const char *server_path,
+                const char *client_path) {
+  loop = l;
+  set_flavour(&server_flavour, server_path, "TCPECHO_TEST_SERVER_WRAPPER");
+  set_flavour(&client_flavour, client_path ? client_path : server_path,
+              "TCPECHO_TEST_CLIENT_WRAPPER");
 }
 
 void proc_spawn(proc_t *p, const char **argv) {
@@ -153,12 +178,15 @@ void proc_spawn(proc_t *p, const char **argv) {
 }
 
 void proc_start(proc_t *p, const char **args) {
+  const int client = args[0] != NULL && (strcmp(args[0], "--client") == 0 ||
+                                         strcmp(args[0], "-c") == 0);
+  const flavour_t *f = client ? &client_flavour : &server_flavour;
   const char *argv[48];
   int i, n = 0;
 
-  for (i = 0; i < wrapper_count; i++)
-    argv[n++] = wrapper_words[i];
-  argv[n++] = tcpecho_path;
+  for (i = 0; i < f->count; i++)
+    argv[n++] = f->words[i];
+  argv[n++] = f->path;
   for (i = 0; args[i] != NULL && n < 47; i++)
     argv[n++] = args[i];
   argv[n] = NULL;
@@ -180,8 +208,12 @@ int run_until(int (*pred)(proc_t *, const void *), proc_t *p, const void *arg,
   deadline = uv_now(loop) + timeout_ms;
   uv_timer_init(loop, &tick);
   uv_timer_start(&tick, on_tick, 10, 10);
-  while (!(ok = pred(p, arg)) && uv_now(loop) < deadline)
+  for (;;) {
+    ok = pred(p, arg);
+    if (ok || uv_now(loop) >= deadline)
+      break;
     uv_run(loop, UV_RUN_ONCE);
+  }
   uv_close((uv_handle_t *)&tick, NULL);
   uv_run(loop, UV_RUN_NOWAIT);
   return ok;
@@ -211,6 +243,38 @@ void wait_log(proc_t *p, const char *needle) {
 
 void stop(proc_t *p, int signum) {
   assert_int_equal(uv_process_kill(&p->process, signum), 0);
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int test_runs_on_windows(void) {
+#ifdef _WIN32
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+int proc_signal_graceful(int signum) {
+  /* There uv_process_kill() is TerminateProcess(): no handler runs. */
+  if (test_runs_on_windows())
+    return 0;
+  /* A Windows server under wine gets Ctrl-C for SIGINT; nothing else. */
+  return signum == SIGINT || !ends_with(server_flavour.path, ".exe");
+}
+
+int stop_server(proc_t *p, int signum) {
+  stop(p, signum);
+  if (proc_signal_graceful(signum)) {
+    wait_exit(p, 0);
+    return 1;
+  }
+  if (!run_until(is_finished, p, NULL, PROC_TIMEOUT_MS))
+    fail_msg("tcpecho did not end on signal %d", signum);
+  return 0;
 }
 
 /* Checks that every log line has Go's "YYYY/MM/DD HH:MM:SS " prefix and

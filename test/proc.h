@@ -25,12 +25,16 @@ typedef struct proc_s {
   uint64_t exited_ms;
 } proc_t;
 
-/* Once per test program: the loop to use and the tcpecho binary. Reads
- * TCPECHO_TEST_WRAPPER, e.g. "valgrind --error-exitcode=99", which is run
- * in front of every tcpecho started. */
-void proc_setup(uv_loop_t *loop, const char *tcpecho_path);
+/* Once per test program: the loop to use, the tcpecho binary for servers
+ * and the one for clients (NULL: the same). Reads TCPECHO_TEST_WRAPPER,
+ * e.g. "wine" or "valgrind --error-exitcode=99", put in front of every
+ * tcpecho started, or per role TCPECHO_TEST_SERVER_WRAPPER and
+ * TCPECHO_TEST_CLIENT_WRAPPER. */
+void proc_setup(uv_loop_t *loop, const char *server_path,
+                const char *client_path);
 
-/* Starts tcpecho with args (NULL-terminated, without argv[0]). */
+/* Starts tcpecho with args (NULL-terminated, without argv[0]); with the
+ * client binary when args start with --client or -c. */
 void proc_start(proc_t *p, const char **args);
 
 /* Starts any program: argv[0] is the file, looked up in PATH. */
@@ -51,6 +55,17 @@ int err_has(proc_t *p, const void *needle);
 void wait_exit(proc_t *p, int64_t want_status);
 void wait_log(proc_t *p, const char *needle);
 void stop(proc_t *p, int signum);
+
+/* Whether signum sent to a server with stop() runs tcpecho's handler: not
+ * when this test program is a Windows one, where uv_process_kill()
+ * terminates the process; for a Windows server run from Linux under wine,
+ * only SIGINT, which wine turns into a console Ctrl-C event. */
+int proc_signal_graceful(int signum);
+
+/* Sends signum to a server and waits for its exit, which must be a clean
+ * one (status 0) where the signal is graceful. Returns
+ * proc_signal_graceful(signum). */
+int stop_server(proc_t *p, int signum);
 
 /* Checks that every line of log has Go's "YYYY/MM/DD HH:MM:SS " prefix and
  * that the messages are want (NULL-terminated); a "*" ending a wanted

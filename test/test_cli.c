@@ -1,6 +1,10 @@
 /* End-to-end tests of the built binary: the tutorial's session between a
  * real server and client process, signals, exit statuses and usage errors.
- * Usage: test_cli PATH_TO_TCPECHO */
+ * Usage: test_cli TCPECHO [TCPECHO_FOR_CLIENTS]
+ * The second binary, if given, runs every client: a native client against
+ * a Windows server under wine, say. TCPECHO_TEST_WRAPPER (or, per role,
+ * TCPECHO_TEST_SERVER_WRAPPER / TCPECHO_TEST_CLIENT_WRAPPER) is put in front
+ * of the binaries: "wine", "valgrind --error-exitcode=99". */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,8 +44,6 @@ static void test_tutorial_session(void **state) {
   assert_int_equal(client->out_len, 0);
 
   wait_log(server, "Error reading TCP session: EOF\n");
-  stop(server, SIGINT);
-  wait_exit(server, 0);
   snprintf(listening, sizeof(listening), "listening on 127.0.0.1:%d", port);
   {
     const char *want[] = {listening,
@@ -50,6 +52,8 @@ static void test_tutorial_session(void **state) {
                           "Error reading TCP session: EOF",
                           "shutting down on SIGINT: closing 0 TCP sessions",
                           NULL};
+    if (!stop_server(server, SIGINT))
+      want[4] = NULL; /* terminated: no handler ran */
     assert_log(server->err, want);
   }
   free(server);
@@ -66,13 +70,18 @@ static void test_sigterm_with_open_session(void **state) {
                                port_s, "-t", "30",        NULL};
   (void)state;
 
+  if (!proc_signal_graceful(SIGTERM)) {
+    free(server);
+    free(client);
+    print_message("skipped: no graceful SIGTERM for this server\n");
+    skip();
+  }
   snprintf(port_s, sizeof(port_s), "%d",
            start_server(server, "127.0.0.1", NULL));
   proc_start(client, client_args);
   wait_log(client, "reading data from server: Hi, beyondyyh\n");
   wait_log(server, "reading data from client: Hi, beyondyyh\n");
-  stop(server, SIGTERM);
-  wait_exit(server, 0);
+  stop_server(server, SIGTERM);
   assert_non_null(
       strstr(server->err, "shutting down on SIGTERM: closing 1 TCP session\n"));
   wait_exit(client, 1);
@@ -102,8 +111,7 @@ static void test_quiet_and_escaped_data(void **state) {
   wait_exit(client, 0);
   assert_non_null(
       strstr(client->err, "reading data from server: tab\\there\\\\\n"));
-  stop(server, SIGINT);
-  wait_exit(server, 0);
+  stop_server(server, SIGINT);
   assert_null(strstr(server->err, "reading data"));
   assert_non_null(strstr(server->err, "Error reading TCP session: EOF"));
   free(server);
@@ -137,8 +145,7 @@ static void test_ipv6_session(void **state) {
   }
   wait_log(server, "Error reading TCP session: EOF\n");
   assert_non_null(strstr(server->err, "TCP session open from [::1]:"));
-  stop(server, SIGINT);
-  wait_exit(server, 0);
+  stop_server(server, SIGINT);
   free(server);
   free(client);
 }
@@ -183,8 +190,7 @@ static void test_verbose_steps(void **state) {
     at = found + 1;
   }
   assert_true(last_ms >= 300.0); /* the timer's delay is in the stamps */
-  stop(server, SIGINT);
-  wait_exit(server, 0);
+  stop_server(server, SIGINT);
   free(server);
   free(client);
 }
@@ -199,8 +205,7 @@ static void test_connection_refused(void **state) {
 
   /* A port that was free a moment ago and is closed again. */
   port = start_server(p, "127.0.0.1", NULL);
-  stop(p, SIGINT);
-  wait_exit(p, 0);
+  stop_server(p, SIGINT);
   snprintf(port_s, sizeof(port_s), "%d", port);
   proc_start(p, args);
   wait_exit(p, 1);
@@ -230,8 +235,7 @@ static void test_port_in_use(void **state) {
     const char *lines[] = {want, NULL};
     assert_log(b->err, lines);
   }
-  stop(a, SIGINT);
-  wait_exit(a, 0);
+  stop_server(a, SIGINT);
   free(a);
   free(b);
 }
@@ -312,12 +316,12 @@ int main(int argc, char **argv) {
   };
   int rc;
 
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s PATH_TO_TCPECHO\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: %s TCPECHO [TCPECHO_FOR_CLIENTS]\n", argv[0]);
     return 2;
   }
   loop = uv_default_loop();
-  proc_setup(loop, argv[1]);
+  proc_setup(loop, argv[1], argc == 3 ? argv[2] : NULL);
   rc = cmocka_run_group_tests(tests, NULL, NULL);
   uv_run(loop, UV_RUN_NOWAIT);
   uv_loop_close(loop);

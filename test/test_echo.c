@@ -169,6 +169,8 @@ typedef struct fixture_s {
   int port;
   int server_closed;
   int peers_left;
+  uv_timer_t drain;
+  uint64_t start;
 } fixture_t;
 
 static void on_watchdog(uv_timer_t *t) {
@@ -191,7 +193,7 @@ static int setup(void **state) {
   assert_non_null(f);
   assert_int_equal(uv_loop_init(&f->loop), 0);
   f->loop.data = f;
-  f->log = tmpfile();
+  f->log = fopen("test_echo.out", "w+b"); /* tmpfile() fails on Windows */
   assert_non_null(f->log);
   log_set_output(f->log);
   f->server = malloc(sizeof(*f->server));
@@ -214,6 +216,7 @@ static int teardown(void **state) {
   assert_int_equal(uv_loop_close(&f->loop), 0);
   log_set_output(NULL);
   fclose(f->log);
+  remove("test_echo.out");
   free(f->server);
   free(f);
   return 0;
@@ -397,13 +400,28 @@ typedef struct client_run_s {
   int done;
 } client_run_t;
 
+/* Stops the server once its sessions have ended by themselves, so that it
+ * sees the client's close before closing anything (on Windows the EOF may
+ * come an iteration after the client's close callback). */
+static void stop_when_sessions_ended(uv_timer_t *t) {
+  fixture_t *f = t->data;
+  if (f->server->stats.sessions_open > 0 && uv_now(&f->loop) < 5000 + f->start)
+    return;
+  uv_close((uv_handle_t *)t, NULL);
+  stop_server(f);
+}
+
 static void on_client_done(client_t *c, int status) {
   client_run_t *r = container_of(c, client_run_t, client);
   fixture_t *f = c->loop->data;
   r->status = status;
   r->done = 1;
-  if (!f->server_closed && !f->server->closing)
-    stop_server(f);
+  if (f->server_closed || f->server->closing)
+    return;
+  f->start = uv_now(&f->loop);
+  uv_timer_init(&f->loop, &f->drain);
+  f->drain.data = f;
+  uv_timer_start(&f->drain, stop_when_sessions_ended, 0, 5);
 }
 
 static client_config_t client_config(int port, unsigned long long ms) {

@@ -22,11 +22,14 @@
 #include <string.h>
 
 #define SKIP_STATUS 77
+
+static int runs_on_linux(void) {
 #ifdef __linux__
-#define IS_LINUX 1
+  return 1;
 #else
-#define IS_LINUX 0
+  return 0;
 #endif
+}
 #define MAX_SEGS 256
 
 static uv_loop_t *loop;
@@ -126,8 +129,7 @@ static void test_client_timer_close(void **state) {
   check_capture(path, port, &want);
   wait_exit(client, 0);
   wait_log(server, "Error reading TCP session: EOF\n");
-  stop(server, SIGINT);
-  wait_exit(server, 0);
+  stop_server(server, SIGINT);
   free(server);
   free(client);
   free(dump);
@@ -171,7 +173,7 @@ static const char *capture_unavailable(void) {
   proc_t *probe;
   int ok;
 
-  if (!IS_LINUX)
+  if (!runs_on_linux())
     return "the capture test runs on Linux only (loopback is \"lo\")";
   probe = malloc(sizeof(*probe));
   if (probe == NULL)
@@ -221,7 +223,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   loop = uv_default_loop();
-  proc_setup(loop, argv[1]);
+  proc_setup(loop, argv[1], NULL);
   why = capture_unavailable();
   if (why != NULL) {
     int required = require != NULL && strcmp(require, "1") == 0;
