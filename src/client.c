@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void connect_next(client_t *c);
-
 /* --verbose: one line per libuv-level step, stamped with the milliseconds
  * since start on the monotonic clock, to line up with a packet capture. */
 static void step(client_t *c, const char *fmt, ...) {
@@ -22,13 +20,8 @@ static void step(client_t *c, const char *fmt, ...) {
   log_line("[%10.3f ms] %s", (double)(uv_hrtime() - c->start_ns) / 1e6, line);
 }
 
-/* "host:port", with IPv6 literals bracketed, for error lines. */
-static void format_target(const client_t *c, char *buf, size_t size) {
-  const char *host = c->config.host;
-  if (strchr(host, ':') != NULL && host[0] != '[')
-    snprintf(buf, size, "[%s]:%d", host, c->config.port);
-  else
-    snprintf(buf, size, "%s:%d", host, c->config.port);
+static void on_dial_step(dial_t *dial, const char *what) {
+  step(dial->data, "%s", what);
 }
 
 static void maybe_done(client_t *c) {
@@ -44,10 +37,7 @@ static void on_tcp_closed(uv_handle_t *handle) {
   c->tcp_open = 0;
   c->open_handles--;
   step(c, "socket closed");
-  if (c->finished)
-    maybe_done(c);
-  else
-    connect_next(c); /* that address failed: try the next one */
+  maybe_done(c);
 }
 
 static void on_timer_closed(uv_handle_t *handle) {
@@ -63,10 +53,6 @@ static void client_finish(client_t *c, int exit_status) {
     return;
   c->finished = 1;
   c->exit_status = exit_status;
-  if (c->addrs != NULL) {
-    uv_freeaddrinfo(c->addrs);
-    c->addrs = NULL;
-  }
   if (c->tcp_open && !uv_is_closing((uv_handle_t *)&c->tcp)) {
     step(c, "closing the socket (FIN, or RST if unread data is left)");
     uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
@@ -124,19 +110,17 @@ static void on_write(uv_write_t *req, int status) {
   }
 }
 
-static void on_connect(uv_connect_t *req, int status) {
-  client_t *c = container_of(req, client_t, connect_req);
+static void on_dialed(dial_t *dial, int status) {
+  client_t *c = dial->data;
   char peer[ADDR_STR_SIZE];
   int err;
 
   if (status < 0) {
-    step(c, "connect to %s failed: %s", c->last_addr, uv_err_name(status));
-    c->last_error = status;
-    uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+    client_finish(c, 1);
     return;
   }
-  uv_freeaddrinfo(c->addrs);
-  c->addrs = c->next_addr = NULL;
+  c->tcp_open = 1;
+  c->open_handles++;
   addr_format_tcp(&c->tcp, 1, peer, sizeof(peer));
   if (c->config.verbose) {
     char local[ADDR_STR_SIZE];
@@ -166,85 +150,16 @@ static void on_connect(uv_connect_t *req, int status) {
   }
 }
 
-/* Tries the resolved addresses in order ("localhost" may be ::1, then
- * 127.0.0.1), one at a time; the socket of a failed try is closed first. */
-static void connect_next(client_t *c) {
-  char target[ADDR_STR_SIZE + 256];
-  struct addrinfo *ai;
-  int err;
-
-  while ((ai = c->next_addr) != NULL) {
-    c->next_addr = ai->ai_next;
-    if (addr_format(ai->ai_addr, c->last_addr, sizeof(c->last_addr)) != 0)
-      continue;
-    err = uv_tcp_init(c->loop, &c->tcp);
-    if (err != 0) {
-      c->last_error = err;
-      continue;
-    }
-    c->tcp_open = 1;
-    c->open_handles++;
-    step(c, "connecting to %s", c->last_addr);
-    err = uv_tcp_connect(&c->connect_req, &c->tcp, ai->ai_addr, on_connect);
-    if (err == 0)
-      return;
-    c->last_error = err;
-    uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
-    return;
-  }
-  if (c->last_error == 0) {
-    format_target(c, target, sizeof(target));
-    log_line("dial tcp %s: no usable address", target);
-  } else {
-    log_line("dial tcp %s: %s (%s)", c->last_addr, uv_err_name(c->last_error),
-             uv_strerror(c->last_error));
-  }
-  client_finish(c, 1);
-}
-
-static void on_resolved(uv_getaddrinfo_t *req, int status,
-                        struct addrinfo *res) {
-  client_t *c = container_of(req, client_t, resolver);
-  char target[ADDR_STR_SIZE + 256];
-
-  if (status < 0) {
-    format_target(c, target, sizeof(target));
-    log_line("dial tcp %s: lookup failed: %s (%s)", target, uv_err_name(status),
-             uv_strerror(status));
-    client_finish(c, 1);
-    return;
-  }
-  c->addrs = c->next_addr = res;
-  if (c->config.verbose) {
-    struct addrinfo *ai;
-    int count = 0;
-    for (ai = res; ai != NULL; ai = ai->ai_next)
-      count++;
-    step(c, "resolved %s: %d address%s", c->config.host, count,
-         count == 1 ? "" : "es");
-  }
-  connect_next(c);
-}
-
 void client_start(client_t *c, uv_loop_t *loop, const client_config_t *config,
                   client_done_cb done_cb) {
-  char target[ADDR_STR_SIZE + 256];
-  int err;
-
   memset(c, 0, offsetof(client_t, read_buf));
   c->loop = loop;
   c->config = *config;
   c->done_cb = done_cb;
   c->start_ns = uv_hrtime();
-  step(c, "resolving %s port %d", config->host, config->port);
   uv_timer_init(loop, &c->timer);
   c->open_handles = 1;
-  err = addr_resolve(loop, &c->resolver, on_resolved, config->host,
-                     config->port, 0);
-  if (err != 0) {
-    format_target(c, target, sizeof(target));
-    log_line("dial tcp %s: lookup failed: %s (%s)", target, uv_err_name(err),
-             uv_strerror(err));
-    client_finish(c, 1);
-  }
+  c->dial.data = c;
+  dial_start(&c->dial, loop, &c->tcp, config->host, config->port, on_dialed,
+             config->verbose ? on_dial_step : NULL);
 }

@@ -3,9 +3,10 @@
 #ifndef TCPECHO_CLIENT_H
 #define TCPECHO_CLIENT_H
 
-#include "addr.h"
+#include "dial.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #define CLIENT_READ_BUF_SIZE 65536
@@ -28,19 +29,14 @@ struct client_s {
   uv_loop_t *loop;
   client_config_t config;
   client_done_cb done_cb;
-  uv_getaddrinfo_t resolver;
-  struct addrinfo *addrs;     /* from the resolver, freed once connected */
-  struct addrinfo *next_addr; /* the next one to try */
+  dial_t dial;
   uv_tcp_t tcp;
-  uv_connect_t connect_req;
   uv_write_t write_req;
   uv_timer_t timer;
   int tcp_open;
   int open_handles; /* handles still to be closed before done_cb */
   int finished;
   int exit_status;
-  int last_error; /* of the last failed connect */
-  char last_addr[ADDR_STR_SIZE];
   unsigned long long bytes_received;
   uint64_t start_ns; /* uv_hrtime() at client_start, for --verbose */
   char read_buf[CLIENT_READ_BUF_SIZE];

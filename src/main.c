@@ -1,14 +1,18 @@
 /* Wires the modules together: options, then the server or the client on one
  * libuv loop. */
+#include "bench.h"
 #include "client.h"
 #include "log.h"
 #include "options.h"
+#include "ping.h"
 #include "platform.h"
+#include "relay.h"
 #include "server.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <uv.h>
 
 #ifndef TCPECHO_VERSION
@@ -19,6 +23,8 @@ typedef struct server_run_s {
   server_t *server;
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uint64_t drain_timeout_ms;
+  int signals; /* stop signals received */
 } server_run_t;
 
 static void on_handle_closed(uv_handle_t *handle) {
@@ -64,26 +70,52 @@ static void stop_signals(server_run_t *run) {
   uv_close((uv_handle_t *)&run->sigterm, on_handle_closed);
 }
 
+static void on_server_closed(server_t *server) {
+  server_run_t *run = server->loop->data;
+  server_log_summary(server);
+  stop_signals(run);
+}
+
+/* The first signal drains (echoes owed are flushed, FIN, peers get
+ * --drain-timeout to finish); a second one closes everything at once. */
 static void on_stop_signal(uv_signal_t *handle, int signum) {
   server_run_t *run = handle->data;
-  log_line("shutting down on %s: closing %lu TCP session%s",
-           signum == SIGINT ? "SIGINT" : "SIGTERM",
-           (unsigned long)run->server->stats.sessions_open,
-           run->server->stats.sessions_open == 1 ? "" : "s");
-  /* A second signal now gets the default action: exit at once. */
-  stop_signals(run);
-  server_close(run->server, NULL);
+  const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+  unsigned long open = (unsigned long)run->server->stats.sessions_open;
+  char secs[32];
+
+  if (++run->signals == 1) {
+    log_format_seconds(secs, sizeof(secs), run->drain_timeout_ms);
+    log_line("shutting down on %s: closing %lu TCP session%s%s%s%s", name, open,
+             open == 1 ? "" : "s", open ? " (drain timeout " : "",
+             open ? secs : "", open ? " s)" : "");
+    server_drain(run->server, run->drain_timeout_ms, on_server_closed);
+  } else {
+    log_line("second %s: closing %lu TCP session%s now", name, open,
+             open == 1 ? "" : "s");
+    server_close(run->server, on_server_closed);
+  }
 }
 
 static int run_server(const options_t *opts) {
-  server_config_t config = {opts->host, opts->port, opts->quiet};
+  server_config_t config;
   server_run_t run;
   uv_loop_t loop;
   int err;
 
+  memset(&config, 0, sizeof(config));
+  config.host = opts->host;
+  config.port = opts->port;
+  config.quiet = opts->quiet;
+  config.max_conns = opts->max_conns;
+  config.idle_timeout_ms = opts->idle_timeout_ms;
+  config.stats_ms = opts->stats_ms;
   run.server = start_loop(&loop, sizeof(*run.server));
   if (run.server == NULL)
     return EXIT_STATUS_FAILURE;
+  run.drain_timeout_ms = opts->drain_timeout_ms;
+  run.signals = 0;
+  loop.data = &run;
   server_init(run.server, &loop, &config);
   /* Handlers first: once "listening on" is logged, a signal must already
    * mean a clean stop. */
@@ -129,6 +161,94 @@ static int run_client(const options_t *opts) {
   return status;
 }
 
+static void on_ping_done(ping_t *ping, int exit_status) {
+  *(int *)ping->loop->data = exit_status;
+}
+
+static int run_ping(const options_t *opts) {
+  ping_config_t config;
+  ping_t *ping;
+  uv_loop_t loop;
+  int status = EXIT_STATUS_FAILURE;
+
+  ping = start_loop(&loop, sizeof(*ping));
+  if (ping == NULL)
+    return EXIT_STATUS_FAILURE;
+  memset(&config, 0, sizeof(config));
+  config.host = opts->host;
+  config.port = opts->port;
+  config.message = opts->message;
+  config.message_len = opts->message_len;
+  config.size = opts->size;
+  config.count = opts->count;
+  config.interval_ms = opts->interval_ms;
+  config.timeout_ms = opts->timeout_ms;
+  config.quiet = opts->quiet;
+  loop.data = &status;
+  ping_start(ping, &loop, &config, on_ping_done);
+  run_and_close_loop(&loop);
+  free(ping);
+  return status;
+}
+
+static void on_relay_done(relay_t *relay, int exit_status) {
+  *(int *)relay->loop->data = exit_status;
+}
+
+static int run_relay(const options_t *opts) {
+  relay_t *relay;
+  uv_loop_t loop;
+  int status = EXIT_STATUS_FAILURE;
+
+  relay = start_loop(&loop, sizeof(*relay));
+  if (relay == NULL)
+    return EXIT_STATUS_FAILURE;
+  loop.data = &status;
+  relay_start(relay, &loop, opts->host, opts->port, opts->quiet, on_relay_done);
+  run_and_close_loop(&loop);
+  free(relay);
+  return status;
+}
+
+static int run_bench(const options_t *opts) {
+  bench_config_t config;
+  bench_result_t *result = malloc(sizeof(*result)); /* holds a histogram */
+  uint64_t errors;
+  int status;
+
+  if (result == NULL) {
+    log_line("bench: out of memory");
+    return EXIT_STATUS_FAILURE;
+  }
+  memset(&config, 0, sizeof(config));
+  config.host = opts->host;
+  config.port = opts->port;
+  config.connections = opts->connections;
+  config.size = opts->size;
+  config.pipeline = opts->pipeline;
+  config.duration_ms = opts->duration_ms;
+  config.warmup_ms = opts->warmup_ms;
+  config.rate = opts->rate;
+  config.threads = opts->threads;
+  config.json = opts->json;
+  /* The live line is for people watching a terminal, not for logs. */
+  config.live = !opts->json && !opts->quiet && uv_guess_handle(2) == UV_TTY;
+  if (bench_run(&config, result) != 0) {
+    free(result);
+    return EXIT_STATUS_FAILURE;
+  }
+  bench_report(stdout, &config, result);
+  fflush(stdout);
+  errors = bench_error_count(&result->errors);
+  status = errors > 0 || result->connected == 0 ? EXIT_STATUS_FAILURE
+                                                : EXIT_STATUS_OK;
+  if (status != EXIT_STATUS_OK)
+    log_line("bench: FAILED: %llu error%s; not every byte came back as sent",
+             (unsigned long long)errors, errors == 1 ? "" : "s");
+  free(result);
+  return status;
+}
+
 int main(int argc, char **argv) {
   options_t opts;
   char err[256];
@@ -147,5 +267,18 @@ int main(int argc, char **argv) {
     break;
   }
   platform_ignore_sigpipe();
-  return opts.role == ROLE_SERVER ? run_server(&opts) : run_client(&opts);
+  switch (opts.role) {
+  case ROLE_SERVER:
+    return run_server(&opts);
+  case ROLE_BENCH:
+    return run_bench(&opts);
+  case ROLE_CLIENT:
+    if (opts.ping)
+      return run_ping(&opts);
+    if (opts.use_stdin)
+      return run_relay(&opts);
+    return run_client(&opts);
+  default:
+    return run_client(&opts);
+  }
 }

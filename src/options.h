@@ -8,22 +8,53 @@
 #define OPTIONS_DEFAULT_CLIENT_HOST "localhost"
 #define OPTIONS_DEFAULT_MESSAGE "Hi, beyondyyh"
 #define OPTIONS_DEFAULT_CLOSE_AFTER_MS 10000
-#define OPTIONS_MAX_CLOSE_AFTER_S 31536000.0 /* one year */
+#define OPTIONS_MAX_SECONDS 31536000ULL /* one year */
 
 /* Exit statuses, documented in the man page and README. */
 enum { EXIT_STATUS_OK = 0, EXIT_STATUS_FAILURE = 1, EXIT_STATUS_USAGE = 2 };
 
-typedef enum { ROLE_NONE = 0, ROLE_SERVER, ROLE_CLIENT } role_t;
+typedef enum {
+  ROLE_NONE = 0,
+  ROLE_SERVER = 1,
+  ROLE_CLIENT = 2,
+  ROLE_BENCH = 4
+} role_t;
 
+/* Durations are in milliseconds; 0 means "off" where the option says so. */
 typedef struct options_s {
   role_t role;
-  const char *host;    /* NULL: server listens on all interfaces */
-  int port;            /* 0..65535; 0 only for the server */
-  const char *message; /* client */
+  const char *host; /* NULL: server listens on all interfaces */
+  int port;         /* 0..65535; 0 only for the server */
+  int quiet;        /* no per-read (or per-round-trip) lines */
+
+  /* client */
+  const char *message;
   size_t message_len;
-  unsigned long long close_after_ms; /* client */
-  int quiet;
-  int verbose; /* client: log every libuv-level step */
+  unsigned long long close_after_ms;
+  int verbose;              /* log every libuv-level step */
+  int ping;                 /* --count or --forever: round trips */
+  unsigned long long count; /* round trips; 0: until interrupted */
+  unsigned long long interval_ms;
+  unsigned long long timeout_ms; /* per round trip */
+  int use_stdin;                 /* --stdin: pipe stdin to stdout */
+
+  /* client (ping) and bench */
+  unsigned long long size; /* bytes per message; 0: the message's length */
+
+  /* server */
+  unsigned long long max_conns; /* 0: no limit */
+  unsigned long long idle_timeout_ms;
+  unsigned long long drain_timeout_ms;
+  unsigned long long stats_ms;
+
+  /* bench */
+  unsigned long long connections;
+  unsigned long long pipeline;
+  unsigned long long duration_ms;
+  unsigned long long warmup_ms;
+  unsigned long long rate; /* messages per second in all; 0: closed loop */
+  unsigned long long threads;
+  int json;
 } options_t;
 
 typedef enum {

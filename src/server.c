@@ -7,26 +7,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct session_s {
-  uv_tcp_t tcp;
-  server_t *server;
-  session_t *prev, *next;
-  uv_shutdown_t shutdown_req;
-  size_t write_pending; /* bytes handed to uv_write, not yet written */
+/* Kept small: 10,000 idle sessions must cost little more than their libuv
+ * handles. The server is the handle's data; the list of sessions is the
+ * loop's own (uv_walk), so there are no links here. */
+typedef struct session_s {
+  uv_tcp_t tcp;           /* tcp.data is the server */
+  uint32_t write_pending; /* bytes handed to uv_write, not yet written */
+  uint32_t last_active;   /* uv_now() in ms, wrapping; for --idle-timeout */
   unsigned reading_paused : 1;
-  unsigned eof : 1;
-};
+  unsigned eof : 1;      /* the peer sent FIN */
+  unsigned shutdown : 1; /* our FIN is on its way */
+  unsigned draining : 1; /* server_drain: no more echoes */
+} session_t;
 
 /* The part of an echo that uv_try_write could not send at once. The bytes
  * follow the struct in the same allocation, freed in the write callback. */
 typedef struct echo_write_s {
   uv_write_t req;
-  size_t len;
+  uint32_t len;
 } echo_write_t;
+
+/* A connection over --max-conns: accepted only to be closed. */
+typedef struct reject_s {
+  uv_tcp_t tcp;
+  server_t *server;
+} reject_t;
 
 static void on_connection(uv_stream_t *listener, int status);
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void on_discard(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 void server_init(server_t *server, uv_loop_t *loop,
                  const server_config_t *config) {
@@ -37,6 +47,11 @@ void server_init(server_t *server, uv_loop_t *loop,
 
 static void log_error(const char *what, int err) {
   log_line("%s: %s (%s)", what, uv_err_name(err), uv_strerror(err));
+}
+
+static int is_session(const server_t *server, const uv_handle_t *handle) {
+  return handle->type == UV_TCP && handle->data == server &&
+         handle != (const uv_handle_t *)&server->listener;
 }
 
 /* Opens the listener on one address: bind, then listen (libuv reports
@@ -86,6 +101,16 @@ static int listen_host(server_t *server) {
   return err;
 }
 
+static void on_idle_tick(uv_timer_t *timer);
+static void on_stats_tick(uv_timer_t *timer);
+
+static void start_timer(server_t *server, uv_timer_t *timer, uv_timer_cb cb,
+                        uint64_t every_ms) {
+  uv_timer_init(server->loop, timer);
+  server->timers_open++;
+  uv_timer_start(timer, cb, every_ms, every_ms);
+}
+
 int server_listen(server_t *server) {
   char where[ADDR_STR_SIZE];
   int err = server->config.host ? listen_host(server) : listen_any(server);
@@ -102,6 +127,20 @@ int server_listen(server_t *server) {
   }
   addr_format_tcp(&server->listener, 0, where, sizeof(where));
   log_line("listening on %s", where);
+  server->listening = 1;
+
+  if (server->config.idle_timeout_ms > 0) {
+    /* Sweep often enough that a session outlives its timeout by at most a
+     * quarter of it (and never by more than a second). */
+    uint64_t every = server->config.idle_timeout_ms / 4;
+    start_timer(server, &server->idle_timer, on_idle_tick,
+                every < 10     ? 10
+                : every > 1000 ? 1000
+                               : every);
+  }
+  if (server->config.stats_ms > 0)
+    start_timer(server, &server->stats_timer, on_stats_tick,
+                server->config.stats_ms);
   return 0;
 }
 
@@ -115,7 +154,8 @@ int server_port(const server_t *server) {
 }
 
 static void maybe_closed(server_t *server) {
-  if (server->closing && !server->listener_open && server->sessions == NULL &&
+  if (server->closing && !server->listener_open && server->timers_open == 0 &&
+      server->rejects_open == 0 && server->stats.sessions_open == 0 &&
       server->closed_cb != NULL) {
     server_closed_cb cb = server->closed_cb;
     server->closed_cb = NULL;
@@ -125,14 +165,7 @@ static void maybe_closed(server_t *server) {
 
 static void on_session_closed(uv_handle_t *handle) {
   session_t *s = container_of(handle, session_t, tcp);
-  server_t *server = s->server;
-
-  if (s->prev)
-    s->prev->next = s->next;
-  else
-    server->sessions = s->next;
-  if (s->next)
-    s->next->prev = s->prev;
+  server_t *server = handle->data;
   server->stats.sessions_open--;
   free(s);
   maybe_closed(server);
@@ -144,9 +177,43 @@ static void session_close(session_t *s) {
     uv_close((uv_handle_t *)&s->tcp, on_session_closed);
 }
 
+static void session_touch(session_t *s) {
+  s->last_active = (uint32_t)uv_now(s->tcp.loop);
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status) {
-  session_t *s = container_of(req, session_t, shutdown_req);
-  (void)status; /* closing either way; a failed FIN becomes a close */
+  session_t *s = req->data;
+  free(req);
+  /* After the peer's FIN, or a failed one of ours: done. Otherwise (a
+   * drain) wait for the peer's FIN, discarding what still comes. */
+  if (s->eof || status < 0 ||
+      uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_discard) != 0)
+    session_close(s);
+}
+
+/* Sends FIN once every echo owed is written (libuv queues the shutdown
+ * behind pending writes). */
+static void session_shutdown(session_t *s) {
+  uv_shutdown_t *req;
+  if (s->shutdown || uv_is_closing((uv_handle_t *)&s->tcp))
+    return;
+  s->shutdown = 1;
+  req = malloc(sizeof(*req));
+  if (req == NULL) {
+    session_close(s);
+    return;
+  }
+  req->data = s;
+  if (uv_shutdown(req, (uv_stream_t *)&s->tcp, on_shutdown) != 0) {
+    free(req);
+    session_close(s);
+  }
+}
+
+static void session_fail(session_t *s, const char *what, int err) {
+  server_t *server = s->tcp.data;
+  server->stats.errors++;
+  log_error(what, err);
   session_close(s);
 }
 
@@ -157,10 +224,14 @@ static void on_write(uv_write_t *req, int status) {
   s->write_pending -= w->len;
   free(w);
   if (status < 0) {
-    if (status != UV_ECANCELED) {
-      log_error("Error writing TCP session", status);
-      session_close(s);
-    }
+    if (status != UV_ECANCELED)
+      session_fail(s, "Error writing TCP session", status);
+    return;
+  }
+  session_touch(s);
+  if (s->draining) {
+    if (s->write_pending == 0)
+      session_shutdown(s);
     return;
   }
   if (s->reading_paused && s->write_pending <= SERVER_LOW_WATER && !s->eof &&
@@ -173,59 +244,50 @@ static void on_write(uv_write_t *req, int status) {
 /* Echoes data: straight to the socket when nothing is queued, queueing a
  * copy of only what the socket would not take now. */
 static void session_echo(session_t *s, const char *data, size_t len) {
+  server_t *server = s->tcp.data;
   uv_buf_t buf = uv_buf_init((char *)data, (unsigned int)len);
   echo_write_t *w;
   int n = 0, err;
 
   if (s->write_pending == 0) {
     n = uv_try_write((uv_stream_t *)&s->tcp, &buf, 1);
-    if (n == (int)len)
-      return;
     if (n == UV_EAGAIN || n == UV_ENOSYS) {
       n = 0;
     } else if (n < 0) {
-      log_error("Error writing TCP session", n);
-      session_close(s);
+      session_fail(s, "Error writing TCP session", n);
       return;
     }
+    server->stats.bytes_out += (uint64_t)n;
+    if ((size_t)n == len)
+      return;
   }
   w = malloc(sizeof(*w) + len - (size_t)n);
   if (w == NULL) {
-    log_error("Error writing TCP session", UV_ENOMEM);
-    session_close(s);
+    session_fail(s, "Error writing TCP session", UV_ENOMEM);
     return;
   }
-  w->len = len - (size_t)n;
+  w->len = (uint32_t)(len - (size_t)n);
   memcpy(w + 1, data + n, w->len);
   buf = uv_buf_init((char *)(w + 1), (unsigned int)w->len);
   err = uv_write(&w->req, (uv_stream_t *)&s->tcp, &buf, 1, on_write);
   if (err != 0) {
     free(w);
-    log_error("Error writing TCP session", err);
-    session_close(s);
+    session_fail(s, "Error writing TCP session", err);
     return;
   }
+  /* Counted as written now: a write that fails ends the session anyway. */
+  server->stats.bytes_out += w->len;
   s->write_pending += w->len;
-  if (s->write_pending > s->server->stats.peak_write_pending)
-    s->server->stats.peak_write_pending = s->write_pending;
+  if (s->write_pending > server->stats.peak_write_pending)
+    server->stats.peak_write_pending = s->write_pending;
   if (s->write_pending >= SERVER_HIGH_WATER && !s->reading_paused) {
     s->reading_paused = 1;
     uv_read_stop((uv_stream_t *)&s->tcp);
   }
 }
 
-/* The peer sent FIN: echo what is still queued, then FIN back and close. */
-static void session_finish(session_t *s) {
-  int err;
-  s->eof = 1;
-  err = uv_shutdown(&s->shutdown_req, (uv_stream_t *)&s->tcp, on_shutdown);
-  if (err != 0)
-    session_close(s);
-}
-
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
-  session_t *s = container_of(handle, session_t, tcp);
-  server_t *server = s->server;
+  server_t *server = handle->data;
   (void)suggested;
 
   if (!server->read_buf_busy) {
@@ -248,21 +310,74 @@ static void release_read_buf(server_t *server, const uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   session_t *s = container_of(stream, session_t, tcp);
-  server_t *server = s->server;
+  server_t *server = stream->data;
 
   if (nread > 0) {
     if (!server->config.quiet)
       log_data("reading data from client", buf->base, (size_t)nread);
-    server->stats.bytes_echoed += (unsigned long long)nread;
+    server->stats.bytes_in += (uint64_t)nread;
+    session_touch(s);
     session_echo(s, buf->base, (size_t)nread);
   } else if (nread == UV_EOF) {
+    /* The peer sent FIN: echo what is still queued, then FIN back. */
     log_line("Error reading TCP session: EOF");
-    session_finish(s);
+    s->eof = 1;
+    session_shutdown(s);
   } else if (nread < 0) {
-    log_error("Error reading TCP session", (int)nread);
-    session_close(s);
+    session_fail(s, "Error reading TCP session", (int)nread);
   }
   release_read_buf(server, buf);
+}
+
+/* Draining, after our FIN: the peer's last bytes are not echoed. */
+static void on_discard(uv_stream_t *stream, ssize_t nread,
+                       const uv_buf_t *buf) {
+  session_t *s = container_of(stream, session_t, tcp);
+  if (nread < 0) {
+    s->eof = nread == UV_EOF;
+    session_close(s);
+  }
+  release_read_buf(stream->data, buf);
+}
+
+/* Logs at most once a second, saying how many happened in all. */
+static int log_due(server_t *server, uint64_t *last_ms) {
+  uint64_t now = uv_now(server->loop);
+  if (*last_ms != 0 && now - *last_ms < 1000)
+    return 0;
+  *last_ms = now == 0 ? 1 : now;
+  return 1;
+}
+
+static void on_reject_closed(uv_handle_t *handle) {
+  reject_t *r = container_of(handle, reject_t, tcp);
+  server_t *server = r->server;
+  server->rejects_open--;
+  free(r);
+  maybe_closed(server);
+}
+
+static void reject(server_t *server, uv_stream_t *listener) {
+  reject_t *r = malloc(sizeof(*r));
+  char peer[ADDR_STR_SIZE];
+
+  if (r == NULL)
+    return; /* left in the backlog; accepted once memory frees up */
+  r->server = server;
+  uv_tcp_init(server->loop, &r->tcp);
+  r->tcp.data = NULL; /* not a session */
+  server->rejects_open++;
+  if (uv_accept(listener, (uv_stream_t *)&r->tcp) == 0) {
+    server->stats.sessions_rejected++;
+    if (log_due(server, &server->last_reject_log_ms)) {
+      addr_format_tcp(&r->tcp, 1, peer, sizeof(peer));
+      log_line("rejecting TCP session from %s: --max-conns %llu reached "
+               "(%llu rejected so far)",
+               peer, (unsigned long long)server->config.max_conns,
+               (unsigned long long)server->stats.sessions_rejected);
+    }
+  }
+  uv_close((uv_handle_t *)&r->tcp, on_reject_closed);
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
@@ -272,35 +387,94 @@ static void on_connection(uv_stream_t *listener, int status) {
   int err;
 
   if (status < 0) {
-    log_error("Error accepting TCP session", status);
+    /* EMFILE/ENFILE: libuv closes the connections it cannot take, and
+     * accepting resumes by itself once descriptors free up. */
+    server->stats.errors++;
+    if (log_due(server, &server->last_accept_error_log_ms))
+      log_line("Error accepting TCP session: %s (%s); %llu accept errors so "
+               "far, open sessions are not affected",
+               uv_err_name(status), uv_strerror(status),
+               (unsigned long long)server->stats.errors);
+    return;
+  }
+  if (server->config.max_conns > 0 &&
+      server->stats.sessions_open >= server->config.max_conns) {
+    reject(server, listener);
     return;
   }
   s = calloc(1, sizeof(*s));
   if (s == NULL) {
+    server->stats.errors++;
     log_error("Error accepting TCP session", UV_ENOMEM);
     return;
   }
-  s->server = server;
   uv_tcp_init(server->loop, &s->tcp);
-  s->next = server->sessions;
-  if (s->next)
-    s->next->prev = s;
-  server->sessions = s;
+  s->tcp.data = server;
   server->stats.sessions_open++;
-
   err = uv_accept(listener, (uv_stream_t *)&s->tcp);
   if (err == 0)
     err = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
   if (err != 0) {
-    log_error("Error accepting TCP session", err);
-    session_close(s);
+    session_fail(s, "Error accepting TCP session", err);
     return;
   }
   server->stats.sessions_accepted++;
+  if (server->stats.sessions_open > server->stats.peak_sessions)
+    server->stats.peak_sessions = server->stats.sessions_open;
+  session_touch(s);
   /* Echoes are replies: send each at once rather than wait on Nagle. */
   uv_tcp_nodelay(&s->tcp, 1);
   addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
   log_line("TCP session open from %s", peer);
+}
+
+static void close_idle(uv_handle_t *handle, void *arg) {
+  server_t *server = arg;
+  session_t *s;
+  uint32_t idle;
+
+  if (!is_session(server, handle) || uv_is_closing(handle))
+    return;
+  s = container_of(handle, session_t, tcp);
+  idle = (uint32_t)uv_now(server->loop) - s->last_active;
+  if (idle < server->config.idle_timeout_ms)
+    return;
+  server->stats.sessions_idle_closed++;
+  log_line("closing TCP session: idle for %lu ms", (unsigned long)idle);
+  session_close(s);
+}
+
+static void on_idle_tick(uv_timer_t *timer) {
+  server_t *server = container_of(timer, server_t, idle_timer);
+  uv_walk(server->loop, close_idle, server);
+}
+
+static void on_stats_tick(uv_timer_t *timer) {
+  server_t *server = container_of(timer, server_t, stats_timer);
+  const server_stats_t *now = &server->stats, *then = &server->last_stats;
+  double secs = (double)server->config.stats_ms / 1000.0;
+
+  log_line("stats: %lu sessions open, %llu accepted, %llu rejected, "
+           "in %.2f MB/s, out %.2f MB/s, %llu errors",
+           (unsigned long)now->sessions_open,
+           (unsigned long long)now->sessions_accepted,
+           (unsigned long long)now->sessions_rejected,
+           (double)(now->bytes_in - then->bytes_in) / secs / 1e6,
+           (double)(now->bytes_out - then->bytes_out) / secs / 1e6,
+           (unsigned long long)now->errors);
+  server->last_stats = server->stats;
+}
+
+void server_log_summary(const server_t *server) {
+  const server_stats_t *st = &server->stats;
+  log_line("served %llu session%s, echoed %llu bytes, peak %lu concurrent "
+           "sessions, %llu rejected, %llu closed idle, %llu errors",
+           (unsigned long long)st->sessions_accepted,
+           st->sessions_accepted == 1 ? "" : "s",
+           (unsigned long long)st->bytes_out, (unsigned long)st->peak_sessions,
+           (unsigned long long)st->sessions_rejected,
+           (unsigned long long)st->sessions_idle_closed,
+           (unsigned long long)st->errors);
 }
 
 static void on_listener_closed(uv_handle_t *handle) {
@@ -309,14 +483,77 @@ static void on_listener_closed(uv_handle_t *handle) {
   maybe_closed(server);
 }
 
-void server_close(server_t *server, server_closed_cb cb) {
-  session_t *s;
+static void on_timer_closed(uv_handle_t *handle) {
+  server_t *server = handle->data;
+  server->timers_open--;
+  maybe_closed(server);
+}
 
-  server->closing = 1;
+static void close_timer(server_t *server, uv_timer_t *timer) {
+  timer->data = server;
+  uv_close((uv_handle_t *)timer, on_timer_closed);
+}
+
+/* Stops accepting and the periodic timers: the first step of both stops. */
+static void stop_accepting(server_t *server, server_closed_cb cb) {
   server->closed_cb = cb;
+  if (server->closing)
+    return;
+  server->closing = 1;
   if (server->listener_open && !uv_is_closing((uv_handle_t *)&server->listener))
     uv_close((uv_handle_t *)&server->listener, on_listener_closed);
-  for (s = server->sessions; s != NULL; s = s->next)
-    session_close(s);
+  if (server->listening && server->config.idle_timeout_ms > 0)
+    close_timer(server, &server->idle_timer);
+  if (server->listening && server->config.stats_ms > 0)
+    close_timer(server, &server->stats_timer);
+}
+
+static void close_session(uv_handle_t *handle, void *arg) {
+  if (is_session(arg, handle))
+    session_close(container_of(handle, session_t, tcp));
+}
+
+static void drain_session(uv_handle_t *handle, void *arg) {
+  session_t *s;
+  if (!is_session(arg, handle) || uv_is_closing(handle))
+    return;
+  s = container_of(handle, session_t, tcp);
+  if (s->eof || s->shutdown)
+    return; /* already finishing */
+  s->draining = 1;
+  uv_read_stop((uv_stream_t *)&s->tcp);
+  if (s->write_pending == 0)
+    session_shutdown(s);
+}
+
+static void on_drain_timeout(uv_timer_t *timer) {
+  server_t *server = container_of(timer, server_t, drain_timer);
+  log_line("drain timeout: closing %lu TCP session%s",
+           (unsigned long)server->stats.sessions_open,
+           server->stats.sessions_open == 1 ? "" : "s");
+  close_timer(server, timer);
+  server->drain_timer_on = 0;
+  uv_walk(server->loop, close_session, server);
+}
+
+void server_drain(server_t *server, uint64_t timeout_ms, server_closed_cb cb) {
+  stop_accepting(server, cb);
+  uv_walk(server->loop, drain_session, server);
+  if (server->stats.sessions_open > 0 && !server->drain_timer_on) {
+    server->drain_timer_on = 1;
+    uv_timer_init(server->loop, &server->drain_timer);
+    server->timers_open++;
+    uv_timer_start(&server->drain_timer, on_drain_timeout, timeout_ms, 0);
+  }
+  maybe_closed(server);
+}
+
+void server_close(server_t *server, server_closed_cb cb) {
+  stop_accepting(server, cb);
+  if (server->drain_timer_on) {
+    server->drain_timer_on = 0;
+    close_timer(server, &server->drain_timer);
+  }
+  uv_walk(server->loop, close_session, server);
   maybe_closed(server);
 }

@@ -4,29 +4,38 @@
 #define TCPECHO_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 /* One read buffer per server, reused by every read of every session. */
 #define SERVER_READ_BUF_SIZE 65536
 /* Stop reading from a session whose peer does not read its echoes once this
- * much is waiting to be written; resume when it drains below the low mark. */
+ * much is waiting to be written; resume when it drains below the low mark.
+ * So a session holds at most SERVER_HIGH_WATER + SERVER_READ_BUF_SIZE. */
 #define SERVER_HIGH_WATER (1024 * 1024)
 #define SERVER_LOW_WATER (256 * 1024)
 
 typedef struct server_s server_t;
-typedef struct session_s session_t;
 typedef void (*server_closed_cb)(server_t *server);
 
 typedef struct server_config_s {
-  const char *host; /* NULL: all interfaces, IPv4 and IPv6 */
-  int port;         /* 0: any free port */
-  int quiet;        /* no per-read log lines */
+  const char *host;         /* NULL: all interfaces, IPv4 and IPv6 */
+  int port;                 /* 0: any free port */
+  int quiet;                /* no per-read log lines */
+  uint64_t max_conns;       /* 0: no limit */
+  uint64_t idle_timeout_ms; /* 0: off; at most 2^31 - 1 */
+  uint64_t stats_ms;        /* 0: off */
 } server_config_t;
 
 typedef struct server_stats_s {
-  unsigned long long sessions_accepted;
-  unsigned long long bytes_echoed;
+  uint64_t sessions_accepted;
+  uint64_t sessions_rejected; /* over --max-conns */
+  uint64_t sessions_idle_closed;
+  uint64_t bytes_in;
+  uint64_t bytes_out;
+  uint64_t errors; /* read, write and accept errors, not EOF */
   size_t sessions_open;
+  size_t peak_sessions;
   size_t peak_write_pending; /* largest queue of one session, in bytes */
 } server_stats_t;
 
@@ -34,11 +43,20 @@ struct server_s {
   uv_loop_t *loop;
   server_config_t config;
   uv_tcp_t listener;
+  uv_timer_t idle_timer;
+  uv_timer_t stats_timer;
+  uv_timer_t drain_timer;
   int listener_open;
+  int listening;   /* server_listen succeeded: the timers run */
+  int timers_open; /* timer handles not yet closed */
+  int rejects_open;
   int closing;
+  int drain_timer_on;
   server_closed_cb closed_cb;
-  session_t *sessions; /* open sessions, so that close can reach them */
   server_stats_t stats;
+  server_stats_t last_stats; /* at the previous --stats line */
+  uint64_t last_reject_log_ms;
+  uint64_t last_accept_error_log_ms;
   int read_buf_busy;
   char read_buf[SERVER_READ_BUF_SIZE];
 };
@@ -48,15 +66,26 @@ void server_init(server_t *server, uv_loop_t *loop,
                  const server_config_t *config);
 
 /* Resolves the configured host, binds, listens and logs
- * "listening on ADDR:PORT". On failure logs one line naming the libuv error
- * and returns the UV_* error. Either way, server_close ends it. */
+ * "listening on ADDR:PORT"; starts the idle and stats timers if configured.
+ * On failure logs one line naming the libuv error and returns the UV_*
+ * error. Either way, server_close ends it. */
 int server_listen(server_t *server);
 
 /* The port actually listened on (useful with port 0), or -1. */
 int server_port(const server_t *server);
 
-/* Stops listening and closes every session; cb runs once everything is
- * closed and server may be freed. */
+/* Graceful stop: no more accepts; every session stops reading, flushes what
+ * it owes its peer, sends FIN and waits for the peer's; whatever is left
+ * after timeout_ms is closed. cb runs once everything is closed and server
+ * may be freed. */
+void server_drain(server_t *server, uint64_t timeout_ms, server_closed_cb cb);
+
+/* Immediate stop: closes the listener and every session now (cb as above).
+ * May follow server_drain to cut it short. */
 void server_close(server_t *server, server_closed_cb cb);
+
+/* Logs the one-line summary: sessions served, bytes echoed, peak sessions,
+ * errors. */
+void server_log_summary(const server_t *server);
 
 #endif

@@ -51,6 +51,9 @@ static void test_tutorial_session(void **state) {
                           "reading data from client: Hi, beyondyyh",
                           "Error reading TCP session: EOF",
                           "shutting down on SIGINT: closing 0 TCP sessions",
+                          "served 1 session, echoed 13 bytes, peak 1 "
+                          "concurrent sessions, 0 rejected, 0 closed idle, "
+                          "0 errors",
                           NULL};
     if (!stop_server(server, SIGINT))
       want[4] = NULL; /* terminated: no handler ran */
@@ -83,7 +86,8 @@ static void test_sigterm_with_open_session(void **state) {
   wait_log(server, "reading data from client: Hi, beyondyyh\n");
   stop_server(server, SIGTERM);
   assert_non_null(
-      strstr(server->err, "shutting down on SIGTERM: closing 1 TCP session\n"));
+      strstr(server->err, "shutting down on SIGTERM: closing 1 TCP session "
+                          "(drain timeout 5 s)\n"));
   wait_exit(client, 1);
   assert_non_null(strstr(client->err, "Error reading TCP session: EOF\n"));
   free(server);

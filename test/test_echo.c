@@ -189,7 +189,7 @@ static void stop_server(fixture_t *f) {
 
 static int setup(void **state) {
   fixture_t *f = calloc(1, sizeof(*f));
-  server_config_t config = {"127.0.0.1", 0, 0};
+  server_config_t config = {"127.0.0.1", 0, 0, 0, 0, 0};
   assert_non_null(f);
   assert_int_equal(uv_loop_init(&f->loop), 0);
   f->loop.data = f;
@@ -267,7 +267,7 @@ static void test_echoes_exactly_the_bytes_received(void **state) {
   run_peers(f, &peer, 1, &msg, &len, 1);
   peer_assert_echoed(&peer); /* 13 bytes, not a 100-byte buffer */
   peer_free(&peer);
-  assert_int_equal(f->server->stats.bytes_echoed, 13);
+  assert_int_equal(f->server->stats.bytes_out, 13);
   assert_int_equal(f->server->stats.sessions_accepted, 1);
   assert_int_equal(f->server->stats.sessions_open, 0);
   assert_true(log_contains(f, "TCP session open from 127.0.0.1:"));
@@ -284,7 +284,7 @@ static void test_echoes_multi_megabyte_binary(void **state) {
   f->server->config.quiet = 1;
   run_peers(f, &peer, 1, &payload, &len, 1);
   peer_assert_echoed(&peer);
-  assert_int_equal(f->server->stats.bytes_echoed, len);
+  assert_int_equal(f->server->stats.bytes_out, len);
   assert_false(log_contains(f, "reading data from client"));
   peer_free(&peer);
   free((char *)payload);
@@ -311,7 +311,7 @@ static void test_concurrent_sessions(void **state) {
     free((char *)payloads[i]);
   }
   assert_int_equal(f->server->stats.sessions_accepted, N);
-  assert_int_equal(f->server->stats.bytes_echoed, total);
+  assert_int_equal(f->server->stats.bytes_out, total);
 }
 
 /* The peer sends far more than socket buffers hold, and its FIN, without
@@ -379,7 +379,7 @@ static void test_close_ends_open_sessions(void **state) {
 
 static void test_port_in_use(void **state) {
   fixture_t *f = *state;
-  server_config_t config = {"127.0.0.1", 0, 0};
+  server_config_t config = {"127.0.0.1", 0, 0, 0, 0, 0};
   server_t *second = malloc(sizeof(*second));
 
   assert_non_null(second);

@@ -152,10 +152,12 @@ static void test_role_errors(void **state) {
   char *both[] = {"tcpecho", "--server", "--client"};
   char *both_short[] = {"tcpecho", "-cs"};
   (void)state;
-  expect_error(ARGC(none), none, "one of --server or --client");
-  expect_error(ARGC(quiet_only), quiet_only, "one of --server or --client");
-  expect_error(ARGC(both), both, "cannot be used together");
-  expect_error(ARGC(both_short), both_short, "cannot be used together");
+  expect_error(ARGC(none), none, "one of --server, --client or --bench");
+  expect_error(ARGC(quiet_only), quiet_only,
+               "one of --server, --client or --bench");
+  expect_error(ARGC(both), both, "only one of --server, --client and --bench");
+  expect_error(ARGC(both_short), both_short,
+               "only one of --server, --client and --bench");
 }
 
 static void test_client_only_with_server(void **state) {
@@ -192,6 +194,110 @@ static void test_syntax_errors(void **state) {
   expect_error(ARGC(empty_host), empty_host, "empty value for --host");
 }
 
+static void test_server_options(void **state) {
+  char *argv[] = {
+      "tcpecho", "-s",        "--max-conns",     "100", "--idle-timeout",
+      "0.5",     "--stats=2", "--drain-timeout", "0",   NULL};
+  char *zero_conns[] = {"tcpecho", "-s", "--max-conns", "0"};
+  char *long_idle[] = {"tcpecho", "-s", "--idle-timeout", "2073601"};
+  char *on_client[] = {"tcpecho", "-c", "--max-conns", "5"};
+  char *on_bench[] = {"tcpecho", "-b", "--stats", "1"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(9, argv, &o), OPTIONS_RUN);
+  assert_int_equal(o.max_conns, 100);
+  assert_int_equal(o.idle_timeout_ms, 500);
+  assert_int_equal(o.stats_ms, 2000);
+  assert_int_equal(o.drain_timeout_ms, 0);
+  assert_int_equal(parse(2, argv, &o), OPTIONS_RUN);
+  assert_int_equal(o.max_conns, 0); /* no limit */
+  assert_int_equal(o.idle_timeout_ms, 0);
+  assert_int_equal(o.drain_timeout_ms, 5000);
+  expect_error(ARGC(zero_conns), zero_conns, "from 1 to");
+  expect_error(ARGC(long_idle), long_idle, "invalid value '2073601'");
+  expect_error(ARGC(on_client), on_client,
+               "--max-conns applies only to --server");
+  expect_error(ARGC(on_bench), on_bench, "--stats applies only to --server");
+}
+
+static void test_client_modes(void **state) {
+  char *ping[] = {"tcpecho", "-c", "-n", "5",  "-i",
+                  "0.2",     "-S", "64", "-W", "1"};
+  char *forever[] = {"tcpecho", "-c", "--forever"};
+  char *pipe[] = {"tcpecho", "-c", "--stdin"};
+  char *stdin_count[] = {"tcpecho", "-c", "--stdin", "-n", "3"};
+  char *stdin_msg[] = {"tcpecho", "-c", "--stdin", "-m", "x"};
+  char *ping_close[] = {"tcpecho", "-c", "-n", "3", "-t", "1"};
+  char *count_forever[] = {"tcpecho", "-c", "-n", "3", "--forever"};
+  char *lone_interval[] = {"tcpecho", "-c", "-i", "1"};
+  char *lone_size[] = {"tcpecho", "-c", "-S", "10"};
+  char *zero_size[] = {"tcpecho", "-c", "-n", "1", "-S", "0"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(ping), ping, &o), OPTIONS_RUN);
+  assert_true(o.ping);
+  assert_int_equal(o.count, 5);
+  assert_int_equal(o.interval_ms, 200);
+  assert_int_equal(o.size, 64);
+  assert_int_equal(o.timeout_ms, 1000);
+  assert_int_equal(parse(ARGC(forever), forever, &o), OPTIONS_RUN);
+  assert_true(o.ping);
+  assert_int_equal(o.count, 0);
+  assert_int_equal(o.interval_ms, 1000);
+  assert_int_equal(o.size, 0); /* the message's length */
+  assert_int_equal(parse(ARGC(pipe), pipe, &o), OPTIONS_RUN);
+  assert_true(o.use_stdin);
+  assert_false(o.ping);
+  expect_error(ARGC(stdin_count), stdin_count,
+               "--stdin and --count cannot be used together");
+  expect_error(ARGC(stdin_msg), stdin_msg,
+               "--stdin and --message cannot be used together");
+  expect_error(ARGC(ping_close), ping_close, "--close-after and --count");
+  expect_error(ARGC(count_forever), count_forever,
+               "--count and --forever cannot be used together");
+  expect_error(ARGC(lone_interval), lone_interval,
+               "--interval needs --count or --forever");
+  expect_error(ARGC(lone_size), lone_size, "--size needs --count");
+  expect_error(ARGC(zero_size), zero_size, "invalid value '0' for -S");
+}
+
+static void test_bench_options(void **state) {
+  char *defaults[] = {"tcpecho", "--bench"};
+  char *all[] = {"tcpecho", "-b", "-C",     "100",      "-P",  "8",  "-S",
+                 "4096",    "-d", "2.5",    "--warmup", "0",   "-r", "50000",
+                 "-T",      "2",  "--json", "-H",       "::1", "-p", "9000"};
+  char *msg[] = {"tcpecho", "-b", "-m", "x"};
+  char *port0[] = {"tcpecho", "-b", "-p", "0"};
+  char *threads0[] = {"tcpecho", "-b", "-T", "0"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(defaults), defaults, &o), OPTIONS_RUN);
+  assert_int_equal(o.role, ROLE_BENCH);
+  assert_string_equal(o.host, "localhost");
+  assert_int_equal(o.connections, 1);
+  assert_int_equal(o.pipeline, 1);
+  assert_int_equal(o.size, 64);
+  assert_int_equal(o.duration_ms, 10000);
+  assert_int_equal(o.warmup_ms, 1000);
+  assert_int_equal(o.rate, 0);
+  assert_int_equal(o.threads, 1);
+  assert_int_equal(o.json, 0);
+  assert_int_equal(parse(ARGC(all), all, &o), OPTIONS_RUN);
+  assert_int_equal(o.connections, 100);
+  assert_int_equal(o.pipeline, 8);
+  assert_int_equal(o.size, 4096);
+  assert_int_equal(o.duration_ms, 2500);
+  assert_int_equal(o.warmup_ms, 0);
+  assert_int_equal(o.rate, 50000);
+  assert_int_equal(o.threads, 2);
+  assert_int_equal(o.json, 1);
+  assert_string_equal(o.host, "::1");
+  assert_int_equal(o.port, 9000);
+  expect_error(ARGC(msg), msg, "--message applies only to --client");
+  expect_error(ARGC(port0), port0, "for --bench");
+  expect_error(ARGC(threads0), threads0, "from 1 to 256");
+}
+
 static void test_help_and_version(void **state) {
   char *help[] = {"tcpecho", "--server", "--help", "--bogus"};
   char *help_short[] = {"tcpecho", "-h"};
@@ -201,7 +307,7 @@ static void test_help_and_version(void **state) {
   assert_int_equal(parse(ARGC(help), help, &o), OPTIONS_HELP);
   assert_int_equal(parse(ARGC(help_short), help_short, &o), OPTIONS_HELP);
   assert_int_equal(parse(ARGC(version), version, &o), OPTIONS_VERSION);
-  assert_non_null(strstr(options_usage(), "--close-after SECONDS"));
+  assert_non_null(strstr(options_usage(), "--close-after S"));
 }
 
 int main(void) {
@@ -218,6 +324,9 @@ int main(void) {
       cmocka_unit_test(test_role_errors),
       cmocka_unit_test(test_client_only_with_server),
       cmocka_unit_test(test_syntax_errors),
+      cmocka_unit_test(test_server_options),
+      cmocka_unit_test(test_client_modes),
+      cmocka_unit_test(test_bench_options),
       cmocka_unit_test(test_help_and_version),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

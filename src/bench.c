@@ -1,0 +1,620 @@
+#include "bench.h"
+
+#include "addr.h"
+#include "container_of.h"
+#include "log.h"
+#include "pattern.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#define BENCH_READ_BUF_SIZE 65536
+#define BENCH_CONNECTS_IN_FLIGHT 32 /* per loop: spares small backlogs */
+#define BENCH_OPEN_LOOP_MAX_IN_FLIGHT 1024
+#define BENCH_DRAIN_NS 2000000000ULL /* to wait for the last echoes */
+#define BENCH_SEED 0x7463706563686fULL
+
+enum { PHASE_CONNECT, PHASE_WARMUP, PHASE_MEASURE, PHASE_DRAIN, PHASE_DONE };
+
+typedef struct worker_s worker_t;
+
+typedef struct conn_s {
+  uv_tcp_t tcp;
+  uv_connect_t connect_req;
+  worker_t *worker;
+  uint64_t seed;
+  uint64_t sent;     /* bytes of its stream handed to the socket */
+  uint64_t verified; /* bytes of its stream echoed and checked */
+  uint64_t *stamps;  /* ring: send (or due) time of each message in flight */
+  uint32_t head, count, cap;
+  uint64_t next_due; /* open loop */
+  uint64_t interval; /* open loop, ns */
+  int open;
+  int failed;
+} conn_t;
+
+/* The part of a send that uv_try_write could not write at once. */
+typedef struct send_s {
+  uv_write_t req;
+  size_t len;
+} send_t;
+
+typedef struct counters_s {
+  uint64_t messages;
+  uint64_t bytes;
+  uint64_t connected;
+  bench_errors_t errors;
+} counters_t;
+
+struct worker_s {
+  const bench_config_t *config;
+  struct bench_s *bench;
+  uv_loop_t loop;
+  uv_thread_t thread;
+  uv_timer_t tick;
+  conn_t *conns;
+  size_t count;
+  size_t next_connect;
+  size_t connecting;
+  size_t open_conns;
+  int phase;
+  uint64_t measure_start, measure_end;
+  counters_t c;
+  histogram_t *latency;
+  char *scratch; /* messages are generated here */
+  size_t scratch_size;
+  int read_buf_busy;
+  char read_buf[BENCH_READ_BUF_SIZE];
+  uv_mutex_t lock; /* guards shown, for the live line */
+  counters_t shown;
+};
+
+typedef struct bench_s {
+  const bench_config_t *config;
+  struct sockaddr_storage addr;
+  worker_t **workers;
+  uv_sem_t connected; /* posted by each loop once it tried its connects */
+  uv_sem_t go;        /* posted for each loop once start_ns is set */
+  uint64_t start_ns;
+} bench_t;
+
+uint64_t bench_error_count(const bench_errors_t *e) {
+  return e->connect + e->corrupted + e->extra + e->missing + e->early_close;
+}
+
+static void on_conn_closed(uv_handle_t *handle) {
+  conn_t *c = container_of(handle, conn_t, tcp);
+  c->worker->open_conns--;
+}
+
+static void conn_close(conn_t *c) {
+  if (c->open && !uv_is_closing((uv_handle_t *)&c->tcp))
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void conn_fail(conn_t *c, uint64_t *counter) {
+  if (c->failed)
+    return;
+  c->failed = 1;
+  (*counter)++;
+  conn_close(c);
+}
+
+static void on_send(uv_write_t *req, int status) {
+  send_t *s = container_of(req, send_t, req);
+  conn_t *c = container_of(req->handle, conn_t, tcp);
+  free(s);
+  if (status < 0 && status != UV_ECANCELED)
+    conn_fail(c, &c->worker->c.errors.early_close);
+}
+
+/* Sends n messages of its stream, each stamped: straight to the socket if
+ * nothing is queued, a copy of the rest queued. */
+static void conn_send(conn_t *c, uint32_t n, uint64_t stamp) {
+  worker_t *w = c->worker;
+  size_t size = (size_t)w->config->size, len = size * n, done = 0;
+  uv_buf_t buf;
+  send_t *s;
+  uint32_t i;
+  int r;
+
+  if (c->failed || len == 0)
+    return;
+  if (len > w->scratch_size) {
+    n = (uint32_t)(w->scratch_size / size);
+    len = size * n;
+  }
+  pattern_fill(c->seed, c->sent, w->scratch, len);
+  for (i = 0; i < n; i++) {
+    c->stamps[(c->head + c->count) % c->cap] = stamp;
+    c->count++;
+  }
+  c->sent += len;
+  buf = uv_buf_init(w->scratch, (unsigned int)len);
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+    r = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+    if (r > 0)
+      done = (size_t)r;
+    else if (r != UV_EAGAIN && r != UV_ENOSYS) {
+      conn_fail(c, &w->c.errors.early_close);
+      return;
+    }
+  }
+  if (done == len)
+    return;
+  s = malloc(sizeof(*s) + len - done);
+  if (s == NULL) {
+    conn_fail(c, &w->c.errors.early_close);
+    return;
+  }
+  s->len = len - done;
+  memcpy(s + 1, w->scratch + done, s->len);
+  buf = uv_buf_init((char *)(s + 1), (unsigned int)s->len);
+  if (uv_write(&s->req, (uv_stream_t *)&c->tcp, &buf, 1, on_send) != 0) {
+    free(s);
+    conn_fail(c, &w->c.errors.early_close);
+  }
+}
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  conn_t *c = container_of(handle, conn_t, tcp);
+  worker_t *w = c->worker;
+  (void)suggested;
+  if (!w->read_buf_busy) {
+    w->read_buf_busy = 1;
+    *buf = uv_buf_init(w->read_buf, sizeof(w->read_buf));
+    return;
+  }
+  buf->base = malloc(BENCH_READ_BUF_SIZE);
+  buf->len = buf->base ? BENCH_READ_BUF_SIZE : 0;
+}
+
+/* Counts the messages completed by the bytes just verified. */
+static void complete_messages(conn_t *c, uint64_t before, uint64_t now_ns) {
+  worker_t *w = c->worker;
+  uint64_t size = w->config->size;
+  uint64_t n = c->verified / size - before / size;
+  uint32_t done = 0;
+
+  for (; n > 0 && c->count > 0; n--, done++) {
+    uint64_t stamp = c->stamps[c->head];
+    c->head = (c->head + 1) % c->cap;
+    c->count--;
+    if (w->phase == PHASE_MEASURE) {
+      w->c.messages++;
+      w->c.bytes += size;
+      histogram_record(w->latency, now_ns > stamp ? now_ns - stamp : 0);
+    }
+  }
+  /* Closed loop: each echo makes room for the next message; one write for
+   * all the room this read made. */
+  if (done > 0 && w->config->rate == 0 &&
+      (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
+    conn_send(c, done, now_ns);
+}
+
+/* Open loop: sends what is due on one connection; from its reads too, so
+ * that under load messages leave closer to their time than the 1 ms tick
+ * allows. */
+static void conn_send_due(conn_t *c, uint64_t now) {
+  while (!c->failed && c->next_due <= now && c->count < c->cap) {
+    conn_send(c, 1, c->next_due);
+    c->next_due += c->interval;
+  }
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  conn_t *c = container_of(stream, conn_t, tcp);
+  worker_t *w = c->worker;
+
+  if (nread > 0) {
+    uint64_t before = c->verified;
+    size_t ok;
+    if (c->verified + (uint64_t)nread > c->sent) {
+      conn_fail(c, &w->c.errors.extra);
+    } else {
+      ok = pattern_check(c->seed, c->verified, buf->base, (size_t)nread);
+      if (ok != (size_t)nread) {
+        conn_fail(c, &w->c.errors.corrupted);
+      } else {
+        uint64_t now = uv_hrtime();
+        c->verified += (uint64_t)nread;
+        complete_messages(c, before, now);
+        if (w->config->rate > 0 &&
+            (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
+          conn_send_due(c, now);
+      }
+    }
+  } else if (nread < 0) {
+    conn_fail(c, &w->c.errors.early_close);
+  }
+  if (buf->base == w->read_buf)
+    w->read_buf_busy = 0;
+  else
+    free(buf->base);
+}
+
+static void connect_more(worker_t *w);
+
+static void on_connect(uv_connect_t *req, int status) {
+  conn_t *c = container_of(req, conn_t, connect_req);
+  worker_t *w = c->worker;
+
+  w->connecting--;
+  if (status < 0 ||
+      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+    conn_fail(c, &w->c.errors.connect);
+  } else {
+    uv_tcp_nodelay(&c->tcp, 1);
+    w->c.connected++;
+  }
+  connect_more(w);
+}
+
+/* Keeps a few connects in flight, so that a small listen backlog is not
+ * overrun into SYN retries; stops the loop when all have been tried. */
+static void connect_more(worker_t *w) {
+  bench_t *b = w->bench;
+  while (w->connecting < BENCH_CONNECTS_IN_FLIGHT &&
+         w->next_connect < w->count) {
+    conn_t *c = &w->conns[w->next_connect++];
+    c->worker = w;
+    uv_tcp_init(&w->loop, &c->tcp);
+    c->open = 1;
+    w->open_conns++;
+    w->connecting++;
+    if (uv_tcp_connect(&c->connect_req, &c->tcp,
+                       (const struct sockaddr *)&b->addr, on_connect) != 0) {
+      w->connecting--;
+      conn_fail(c, &w->c.errors.connect);
+    }
+  }
+  if (w->connecting == 0 && w->next_connect == w->count)
+    uv_stop(&w->loop);
+}
+
+static void start_traffic(worker_t *w, uint64_t start) {
+  const bench_config_t *cfg = w->config;
+  size_t i;
+  for (i = 0; i < w->count; i++) {
+    conn_t *c = &w->conns[i];
+    if (c->failed)
+      continue;
+    if (cfg->rate == 0) {
+      conn_send(c, c->cap, start);
+    } else {
+      /* Spread the connections' schedules over one interval. */
+      c->next_due = start + c->interval * i / (w->count ? w->count : 1);
+    }
+  }
+}
+
+/* Open loop: sends every message that is due, stamped with when it was due
+ * rather than when it went out, so a stalled server shows as latency. */
+static void send_due(worker_t *w, uint64_t now) {
+  size_t i;
+  for (i = 0; i < w->count; i++)
+    conn_send_due(&w->conns[i], now);
+}
+
+static void finish(worker_t *w) {
+  size_t i;
+  for (i = 0; i < w->count; i++) {
+    conn_t *c = &w->conns[i];
+    if (!c->failed && c->verified < c->sent)
+      conn_fail(c, &w->c.errors.missing);
+    conn_close(c);
+  }
+  w->phase = PHASE_DONE;
+  uv_close((uv_handle_t *)&w->tick, NULL);
+}
+
+static int all_echoed(const worker_t *w) {
+  size_t i;
+  for (i = 0; i < w->count; i++) {
+    if (!w->conns[i].failed && w->conns[i].verified < w->conns[i].sent)
+      return 0;
+  }
+  return 1;
+}
+
+static void on_tick(uv_timer_t *timer) {
+  worker_t *w = container_of(timer, worker_t, tick);
+  const bench_config_t *cfg = w->config;
+  uint64_t now = uv_hrtime(), start = w->bench->start_ns;
+  uint64_t measure_from = start + cfg->warmup_ms * 1000000ULL;
+  uint64_t measure_to = measure_from + cfg->duration_ms * 1000000ULL;
+
+  if (w->phase == PHASE_WARMUP && now >= measure_from) {
+    w->phase = PHASE_MEASURE;
+    w->measure_start = now;
+  }
+  if (w->phase == PHASE_MEASURE && now >= measure_to) {
+    w->phase = PHASE_DRAIN;
+    w->measure_end = now;
+  }
+  if (cfg->rate > 0 && (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
+    send_due(w, now);
+  if (w->phase == PHASE_DRAIN &&
+      (all_echoed(w) || now >= measure_to + BENCH_DRAIN_NS))
+    finish(w);
+  uv_mutex_lock(&w->lock);
+  w->shown = w->c;
+  uv_mutex_unlock(&w->lock);
+}
+
+static void worker_main(void *arg) {
+  worker_t *w = arg;
+  bench_t *b = w->bench;
+
+  connect_more(w);
+  if (w->count > 0)
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+  uv_sem_post(&b->connected);
+  uv_sem_wait(&b->go);
+
+  w->phase = PHASE_WARMUP;
+  if (w->config->warmup_ms == 0) {
+    w->phase = PHASE_MEASURE;
+    w->measure_start = b->start_ns;
+  }
+  uv_timer_init(&w->loop, &w->tick);
+  uv_timer_start(&w->tick, on_tick, 0, w->config->rate > 0 ? 1 : 10);
+  start_traffic(w, b->start_ns);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+static void worker_free(worker_t *w) {
+  size_t i;
+  for (i = 0; i < w->count; i++)
+    free(w->conns[i].stamps);
+  free(w->conns);
+  free(w->scratch);
+  free(w->latency);
+  uv_mutex_destroy(&w->lock);
+  uv_loop_close(&w->loop);
+  free(w);
+}
+
+static worker_t *worker_new(bench_t *b, size_t first, size_t count,
+                            uint64_t rate) {
+  const bench_config_t *cfg = b->config;
+  worker_t *w = calloc(1, sizeof(*w));
+  uint32_t cap = (uint32_t)cfg->pipeline;
+  size_t i;
+
+  if (w == NULL)
+    return NULL;
+  if (rate > 0 && cap < BENCH_OPEN_LOOP_MAX_IN_FLIGHT)
+    cap = BENCH_OPEN_LOOP_MAX_IN_FLIGHT;
+  w->config = cfg;
+  w->bench = b;
+  w->count = count;
+  w->conns = calloc(count ? count : 1, sizeof(*w->conns));
+  w->latency = malloc(sizeof(*w->latency));
+  /* Enough for a connection's whole pipeline at once, within reason. */
+  w->scratch_size = (size_t)(cfg->size * cfg->pipeline);
+  if (w->scratch_size > 4 * 1024 * 1024)
+    w->scratch_size =
+        (size_t)(cfg->size > 4 * 1024 * 1024 ? cfg->size : 4 * 1024 * 1024);
+  w->scratch = malloc(w->scratch_size);
+  if (w->conns == NULL || w->latency == NULL || w->scratch == NULL ||
+      uv_loop_init(&w->loop) != 0) {
+    free(w->conns);
+    free(w->latency);
+    free(w->scratch);
+    free(w);
+    return NULL;
+  }
+  uv_mutex_init(&w->lock);
+  histogram_init(w->latency);
+  for (i = 0; i < count; i++) {
+    conn_t *c = &w->conns[i];
+    c->seed = pattern_seed(BENCH_SEED, first + i);
+    c->cap = cap;
+    c->stamps = malloc(sizeof(*c->stamps) * cap);
+    if (rate > 0)
+      c->interval = (uint64_t)(1e9 * (double)count / (double)rate);
+    if (c->stamps == NULL) {
+      w->count = i;
+      worker_free(w);
+      return NULL;
+    }
+  }
+  return w;
+}
+
+static void add_errors(bench_errors_t *to, const bench_errors_t *e) {
+  to->connect += e->connect;
+  to->corrupted += e->corrupted;
+  to->extra += e->extra;
+  to->missing += e->missing;
+  to->early_close += e->early_close;
+}
+
+static int resolve(bench_t *b) {
+  uv_loop_t loop;
+  uv_getaddrinfo_t req;
+  char target[ADDR_STR_SIZE + 256];
+  int err;
+
+  if (uv_loop_init(&loop) != 0)
+    return UV_ENOMEM;
+  err = addr_resolve(&loop, &req, NULL, b->config->host, b->config->port, 0);
+  if (err == 0) {
+    memcpy(&b->addr, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
+    uv_freeaddrinfo(req.addrinfo);
+  } else {
+    snprintf(target, sizeof(target), "%s:%d", b->config->host, b->config->port);
+    log_line("bench %s: lookup failed: %s (%s)", target, uv_err_name(err),
+             uv_strerror(err));
+  }
+  uv_loop_close(&loop);
+  return err;
+}
+
+static void live_line(bench_t *b, uint64_t loops, uint64_t elapsed_ms,
+                      counters_t *last) {
+  counters_t sum;
+  uint64_t i;
+  memset(&sum, 0, sizeof(sum));
+  for (i = 0; i < loops; i++) {
+    worker_t *w = b->workers[i];
+    uv_mutex_lock(&w->lock);
+    sum.messages += w->shown.messages;
+    sum.bytes += w->shown.bytes;
+    sum.connected += w->shown.connected;
+    add_errors(&sum.errors, &w->shown.errors);
+    uv_mutex_unlock(&w->lock);
+  }
+  fprintf(stderr,
+          "\r[%5.1fs] %10.0f msg/s %9.2f MB/s  %llu connections  %llu "
+          "errors   ",
+          (double)elapsed_ms / 1000.0, (double)(sum.messages - last->messages),
+          (double)(sum.bytes - last->bytes) / 1e6,
+          (unsigned long long)sum.connected,
+          (unsigned long long)bench_error_count(&sum.errors));
+  fflush(stderr);
+  *last = sum;
+}
+
+int bench_run(const bench_config_t *cfg, bench_result_t *result) {
+  bench_t b;
+  uint64_t t0, threads = cfg->threads, started = 0, i, first = 0;
+  int err = 0;
+
+  memset(&b, 0, sizeof(b));
+  memset(result, 0, offsetof(bench_result_t, latency));
+  histogram_init(&result->latency);
+  b.config = cfg;
+  err = resolve(&b);
+  if (err != 0)
+    return err;
+  if (threads > cfg->connections)
+    threads = cfg->connections;
+  b.workers = calloc((size_t)threads, sizeof(*b.workers));
+  if (b.workers == NULL || uv_sem_init(&b.connected, 0) != 0) {
+    free(b.workers);
+    return UV_ENOMEM;
+  }
+  uv_sem_init(&b.go, 0);
+  t0 = uv_hrtime();
+  for (i = 0; i < threads; i++) {
+    uint64_t n = cfg->connections / threads + (i < cfg->connections % threads);
+    uint64_t rate = cfg->rate * n / cfg->connections;
+    worker_t *w = worker_new(&b, (size_t)first, (size_t)n,
+                             cfg->rate > 0 && rate == 0 ? 1 : rate);
+    first += n;
+    if (w == NULL || uv_thread_create(&w->thread, worker_main, w) != 0) {
+      log_line("bench: cannot start event loop %llu of %llu",
+               (unsigned long long)i + 1, (unsigned long long)threads);
+      if (w != NULL)
+        worker_free(w);
+      err = UV_ENOMEM;
+      break;
+    }
+    b.workers[started++] = w;
+  }
+  for (i = 0; i < started; i++)
+    uv_sem_wait(&b.connected);
+  result->setup_seconds = (double)(uv_hrtime() - t0) / 1e9;
+  b.start_ns = uv_hrtime();
+  if (err != 0) /* run nothing: the loops go straight to their end */
+    b.start_ns -= (cfg->warmup_ms + cfg->duration_ms) * 1000000ULL;
+  for (i = 0; i < started; i++)
+    uv_sem_post(&b.go);
+  if (cfg->live && err == 0) {
+    counters_t last;
+    uint64_t total = cfg->warmup_ms + cfg->duration_ms, ms;
+    memset(&last, 0, sizeof(last));
+    for (ms = 1000; ms <= total; ms += 1000) {
+      uv_sleep(1000);
+      live_line(&b, started, ms, &last);
+    }
+    fprintf(stderr, "\n");
+  }
+  for (i = 0; i < started; i++) {
+    worker_t *w = b.workers[i];
+    uv_thread_join(&w->thread);
+    result->messages += w->c.messages;
+    result->bytes += w->c.bytes;
+    result->connected += w->c.connected;
+    add_errors(&result->errors, &w->c.errors);
+    histogram_merge(&result->latency, w->latency);
+    if (w->measure_end > w->measure_start)
+      result->seconds += (double)(w->measure_end - w->measure_start) / 1e9;
+    worker_free(w);
+  }
+  if (started > 0)
+    result->seconds /= (double)started;
+  result->threads = started;
+  uv_sem_destroy(&b.connected);
+  uv_sem_destroy(&b.go);
+  free(b.workers);
+  return err;
+}
+
+static double us(const histogram_t *h, double p) {
+  return (double)histogram_percentile(h, p) / 1000.0;
+}
+
+void bench_report(FILE *out, const bench_config_t *cfg,
+                  const bench_result_t *r) {
+  const histogram_t *h = &r->latency;
+  double secs = r->seconds > 0 ? r->seconds : 1;
+  const bench_errors_t *e = &r->errors;
+
+  if (cfg->json) {
+    fprintf(out,
+            "{\"host\":\"%s\",\"port\":%d,\"connections\":%llu,"
+            "\"connected\":%llu,\"size\":%llu,\"pipeline\":%llu,"
+            "\"rate\":%llu,\"threads\":%llu,\"setup_s\":%.6f,"
+            "\"seconds\":%.6f,\"messages\":%llu,\"bytes\":%llu,"
+            "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"latency_us\":{"
+            "\"min\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
+            "\"p99_9\":%.3f,\"max\":%.3f,\"mean\":%.3f},\"errors\":{"
+            "\"total\":%llu,\"connect\":%llu,\"corrupted\":%llu,"
+            "\"extra\":%llu,\"missing\":%llu,\"early_close\":%llu}}\n",
+            cfg->host, cfg->port, (unsigned long long)cfg->connections,
+            (unsigned long long)r->connected, (unsigned long long)cfg->size,
+            (unsigned long long)cfg->pipeline, (unsigned long long)cfg->rate,
+            (unsigned long long)r->threads, r->setup_seconds, r->seconds,
+            (unsigned long long)r->messages, (unsigned long long)r->bytes,
+            (double)r->messages / secs, (double)r->bytes / secs / 1e6, us(h, 0),
+            us(h, 50), us(h, 90), us(h, 99), us(h, 99.9), us(h, 100),
+            histogram_mean(h) / 1000.0,
+            (unsigned long long)bench_error_count(e),
+            (unsigned long long)e->connect, (unsigned long long)e->corrupted,
+            (unsigned long long)e->extra, (unsigned long long)e->missing,
+            (unsigned long long)e->early_close);
+    return;
+  }
+  fprintf(out,
+          "tcpecho bench: %s:%d, %llu connection%s, %llu-byte messages, "
+          "%s %llu, %llu thread%s\n",
+          cfg->host, cfg->port, (unsigned long long)cfg->connections,
+          cfg->connections == 1 ? "" : "s", (unsigned long long)cfg->size,
+          cfg->rate ? "open loop, messages/s" : "closed loop, in flight",
+          (unsigned long long)(cfg->rate ? cfg->rate : cfg->pipeline),
+          (unsigned long long)r->threads, r->threads == 1 ? "" : "s");
+  fprintf(out, "setup:    %llu of %llu connected in %.3f ms\n",
+          (unsigned long long)r->connected,
+          (unsigned long long)cfg->connections, r->setup_seconds * 1e3);
+  fprintf(out,
+          "measured: %.3f s, %llu messages, %.0f msg/s, %.2f MB/s each "
+          "way, every byte verified\n",
+          r->seconds, (unsigned long long)r->messages,
+          (double)r->messages / secs, (double)r->bytes / secs / 1e6);
+  fprintf(out,
+          "latency:  min %.1f us, p50 %.1f us, p90 %.1f us, p99 %.1f us, "
+          "p99.9 %.1f us, max %.1f us\n",
+          us(h, 0), us(h, 50), us(h, 90), us(h, 99), us(h, 99.9), us(h, 100));
+  fprintf(out,
+          "errors:   %llu (connect %llu, corrupted %llu, extra %llu, "
+          "missing %llu, early close %llu)\n",
+          (unsigned long long)bench_error_count(e),
+          (unsigned long long)e->connect, (unsigned long long)e->corrupted,
+          (unsigned long long)e->extra, (unsigned long long)e->missing,
+          (unsigned long long)e->early_close);
+}

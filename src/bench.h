@@ -1,0 +1,59 @@
+/* The load generator: C connections to any echo server, each sending its
+ * own pseudo-random byte stream, every echoed byte verified; closed loop
+ * (P messages in flight per connection) or open loop at a fixed rate, with
+ * latency against the schedule so that stalls are not hidden. */
+#ifndef TCPECHO_BENCH_H
+#define TCPECHO_BENCH_H
+
+#include "histogram.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct bench_config_s {
+  const char *host;
+  int port;
+  uint64_t connections;
+  uint64_t size;     /* bytes per message */
+  uint64_t pipeline; /* messages in flight per connection (closed loop) */
+  uint64_t duration_ms;
+  uint64_t warmup_ms;
+  uint64_t rate;    /* messages per second in all; 0: closed loop */
+  uint64_t threads; /* event loops, each on its own thread */
+  int json;
+  int live; /* a progress line each second on stderr */
+} bench_config_t;
+
+/* What went wrong, by kind; any of them fails the run. */
+typedef struct bench_errors_s {
+  uint64_t connect;     /* could not connect */
+  uint64_t corrupted;   /* an echoed byte differs from the one sent */
+  uint64_t extra;       /* more bytes came back than were sent */
+  uint64_t missing;     /* sent bytes that never came back */
+  uint64_t early_close; /* the server closed or reset a connection */
+} bench_errors_t;
+
+typedef struct bench_result_s {
+  uint64_t messages;    /* round trips completed in the measured time */
+  uint64_t bytes;       /* their bytes, each way */
+  double seconds;       /* measured time */
+  double setup_seconds; /* connecting every connection */
+  uint64_t connected;   /* connections established */
+  uint64_t threads;     /* event loops run */
+  bench_errors_t errors;
+  histogram_t latency; /* ns; closed loop: from send, open loop: from when
+                          the message was due */
+} bench_result_t;
+
+/* Runs the whole benchmark; fills result (heap-allocate it: it holds a
+ * histogram). Returns 0 if it ran, or a UV_* error (already logged) if it
+ * could not start (name not found, no threads). */
+int bench_run(const bench_config_t *config, bench_result_t *result);
+
+uint64_t bench_error_count(const bench_errors_t *errors);
+
+/* The final report: human-readable or one JSON object. */
+void bench_report(FILE *out, const bench_config_t *config,
+                  const bench_result_t *result);
+
+#endif

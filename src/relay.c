@@ -1,0 +1,440 @@
+#include "relay.h"
+
+#include "container_of.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A buffer on its way: read from one side, written to the other, freed in
+ * the write's callback. */
+struct relay_chunk_s {
+  uv_write_t req;
+  relay_t *relay;
+  relay_chunk_t *next; /* file output queue */
+  size_t len;
+  char data[RELAY_CHUNK];
+};
+
+static void read_stdin(relay_t *r);
+static void write_stdout_file(relay_t *r);
+static void on_alloc_chunk(uv_handle_t *handle, size_t suggested,
+                           uv_buf_t *buf);
+static void on_tcp_read(uv_stream_t *stream, ssize_t nread,
+                        const uv_buf_t *buf);
+
+static void maybe_done(relay_t *r) {
+  if (r->open_handles == 0 && r->done_cb != NULL && !r->in.busy &&
+      !r->out.busy) {
+    relay_done_cb cb = r->done_cb;
+    r->done_cb = NULL;
+    while (r->out_head != NULL) {
+      relay_chunk_t *next = r->out_head->next;
+      free(r->out_head);
+      r->out_head = next;
+    }
+    uv_tty_reset_mode();
+    cb(r, r->failed ? 1 : 0);
+  }
+}
+
+static void on_closed(uv_handle_t *handle) {
+  relay_t *r = handle->data;
+  r->open_handles--;
+  maybe_done(r);
+}
+
+static void close_handle(relay_t *r, uv_handle_t *handle) {
+  if (uv_is_closing(handle))
+    return;
+  handle->data = r;
+  uv_close(handle, on_closed);
+}
+
+static void finish(relay_t *r, int failed) {
+  if (r->finished)
+    return;
+  r->finished = 1;
+  r->failed |= failed;
+  if (!r->quiet || failed)
+    log_line("sent %llu bytes, %llu echoed back%s", (unsigned long long)r->sent,
+             (unsigned long long)r->echoed,
+             r->sent == r->echoed && !failed ? "" : ": INCOMPLETE");
+  if (r->tcp_open)
+    close_handle(r, (uv_handle_t *)&r->tcp);
+  if (!r->in.is_file && r->in.stream != NULL)
+    close_handle(r, (uv_handle_t *)r->in.stream);
+  if (!r->out.is_file && r->out.stream != NULL)
+    close_handle(r, (uv_handle_t *)r->out.stream);
+  maybe_done(r);
+}
+
+static void fail(relay_t *r, const char *what, int err) {
+  if (r->finished)
+    return;
+  log_line("%s: %s (%s)", what, uv_err_name(err), uv_strerror(err));
+  finish(r, 1);
+}
+
+/* Done when the input ended, the server closed after echoing everything,
+ * and standard output has it all. */
+static void maybe_complete(relay_t *r) {
+  if (!r->tcp_eof || r->out_pending > 0 || r->finished)
+    return;
+  if (!r->in_eof || r->echoed != r->sent) {
+    log_line("the server closed the connection after echoing %llu of %llu "
+             "bytes",
+             (unsigned long long)r->echoed, (unsigned long long)r->sent);
+    finish(r, 1);
+    return;
+  }
+  finish(r, 0);
+}
+
+/* --- standard output ---------------------------------------------------- */
+
+static void out_written(relay_t *r, size_t len) {
+  r->out_pending -= len;
+  if (r->tcp_paused && r->out_pending <= RELAY_LOW_WATER && !r->finished) {
+    r->tcp_paused = 0;
+    uv_read_start((uv_stream_t *)&r->tcp, on_alloc_chunk, on_tcp_read);
+  }
+  maybe_complete(r);
+}
+
+static void on_stdout_write(uv_write_t *req, int status) {
+  relay_chunk_t *c = container_of(req, relay_chunk_t, req);
+  relay_t *r = c->relay;
+  size_t len = c->len;
+  free(c);
+  if (status < 0) {
+    if (status != UV_ECANCELED)
+      fail(r, "Error writing standard output", status);
+    return;
+  }
+  out_written(r, len);
+}
+
+static void on_stdout_file_write(uv_fs_t *req) {
+  relay_t *r = req->data;
+  relay_chunk_t *c = r->out_head;
+  ssize_t n = req->result;
+
+  uv_fs_req_cleanup(req);
+  r->out.busy = 0;
+  if (n < 0) {
+    fail(r, "Error writing standard output", (int)n);
+    return;
+  }
+  /* A short write to a file: write the rest. */
+  if ((size_t)n < c->len) {
+    memmove(c->data, c->data + n, c->len - (size_t)n);
+    c->len -= (size_t)n;
+    r->out_pending -= (uint64_t)n;
+  } else {
+    r->out_head = c->next;
+    if (r->out_head == NULL)
+      r->out_tail = NULL;
+    free(c);
+    out_written(r, (size_t)n);
+  }
+  if (r->finished) {
+    maybe_done(r);
+    return;
+  }
+  write_stdout_file(r);
+}
+
+static void write_stdout_file(relay_t *r) {
+  uv_buf_t buf;
+  int err;
+  if (r->out.busy || r->out_head == NULL || r->finished)
+    return;
+  buf = uv_buf_init(r->out_head->data, (unsigned int)r->out_head->len);
+  r->out.req.data = r;
+  err = uv_fs_write(r->loop, &r->out.req, r->out.fd, &buf, 1, -1,
+                    on_stdout_file_write);
+  if (err != 0) {
+    fail(r, "Error writing standard output", err);
+    return;
+  }
+  r->out.busy = 1;
+}
+
+static void write_stdout(relay_t *r, relay_chunk_t *c) {
+  r->out_pending += c->len;
+  if (r->out.is_file) {
+    c->next = NULL;
+    if (r->out_tail != NULL)
+      r->out_tail->next = c;
+    else
+      r->out_head = c;
+    r->out_tail = c;
+    write_stdout_file(r);
+  } else {
+    uv_buf_t buf = uv_buf_init(c->data, (unsigned int)c->len);
+    int err = uv_write(&c->req, r->out.stream, &buf, 1, on_stdout_write);
+    if (err != 0) {
+      free(c);
+      fail(r, "Error writing standard output", err);
+      return;
+    }
+  }
+}
+
+/* --- the server's echo -------------------------------------------------- */
+
+static void on_alloc_chunk(uv_handle_t *handle, size_t suggested,
+                           uv_buf_t *buf) {
+  relay_chunk_t *c = malloc(sizeof(*c));
+  (void)handle;
+  (void)suggested;
+  *buf = uv_buf_init(c ? c->data : NULL, c ? RELAY_CHUNK : 0);
+}
+
+static relay_chunk_t *chunk_of(const uv_buf_t *buf) {
+  return buf->base ? container_of(buf->base, relay_chunk_t, data) : NULL;
+}
+
+static void on_tcp_read(uv_stream_t *stream, ssize_t nread,
+                        const uv_buf_t *buf) {
+  relay_t *r = container_of(stream, relay_t, tcp);
+  relay_chunk_t *c = chunk_of(buf);
+
+  if (nread <= 0 || r->finished) {
+    free(c);
+    if (nread == UV_EOF) {
+      r->tcp_eof = 1;
+      maybe_complete(r);
+    } else if (nread < 0) {
+      fail(r, "Error reading TCP session", (int)nread);
+    }
+    return;
+  }
+  r->echoed += (uint64_t)nread;
+  if (r->echoed > r->sent) {
+    free(c);
+    log_line("the server sent %llu bytes more than it was sent",
+             (unsigned long long)(r->echoed - r->sent));
+    finish(r, 1);
+    return;
+  }
+  c->relay = r;
+  c->len = (size_t)nread;
+  write_stdout(r, c);
+  if (r->out_pending >= RELAY_HIGH_WATER && !r->tcp_paused) {
+    r->tcp_paused = 1;
+    uv_read_stop(stream);
+  }
+}
+
+/* --- standard input ----------------------------------------------------- */
+
+static void on_tcp_write(uv_write_t *req, int status) {
+  relay_chunk_t *c = container_of(req, relay_chunk_t, req);
+  relay_t *r = c->relay;
+  free(c);
+  if (status < 0) {
+    if (status != UV_ECANCELED)
+      fail(r, "Error writing TCP session", status);
+    return;
+  }
+  if (r->in_paused && !r->finished &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&r->tcp) <=
+          RELAY_LOW_WATER) {
+    r->in_paused = 0;
+    read_stdin(r);
+  }
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  relay_t *r = req->data;
+  free(req);
+  if (status < 0 && status != UV_ECANCELED && !r->finished)
+    fail(r, "Error shutting down TCP session", status);
+}
+
+static void input_ended(relay_t *r) {
+  uv_shutdown_t *req = malloc(sizeof(*req));
+  r->in_eof = 1;
+  if (req == NULL) {
+    fail(r, "Error shutting down TCP session", UV_ENOMEM);
+    return;
+  }
+  req->data = r;
+  if (uv_shutdown(req, (uv_stream_t *)&r->tcp, on_shutdown) != 0) {
+    free(req);
+    fail(r, "Error shutting down TCP session", UV_ENOTCONN);
+  }
+}
+
+/* A chunk of input goes to the server; reading pauses while too much
+ * waits there. */
+static void send_chunk(relay_t *r, relay_chunk_t *c, size_t len) {
+  uv_buf_t buf = uv_buf_init(c->data, (unsigned int)len);
+  int err;
+  c->relay = r;
+  c->len = len;
+  err = uv_write(&c->req, (uv_stream_t *)&r->tcp, &buf, 1, on_tcp_write);
+  if (err != 0) {
+    free(c);
+    fail(r, "Error writing TCP session", err);
+    return;
+  }
+  r->sent += len;
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&r->tcp) >=
+      RELAY_HIGH_WATER)
+    r->in_paused = 1;
+}
+
+static void on_stdin_read(uv_stream_t *stream, ssize_t nread,
+                          const uv_buf_t *buf) {
+  relay_t *r = stream->data;
+  relay_chunk_t *c = chunk_of(buf);
+  if (nread <= 0 || r->finished) {
+    free(c);
+    if (nread == UV_EOF) {
+      uv_read_stop(stream);
+      input_ended(r);
+    } else if (nread < 0) {
+      fail(r, "Error reading standard input", (int)nread);
+    }
+    return;
+  }
+  send_chunk(r, c, (size_t)nread);
+  if (r->in_paused)
+    uv_read_stop(stream);
+}
+
+static void on_stdin_file_read(uv_fs_t *req) {
+  relay_t *r = req->data;
+  relay_chunk_t *c = r->in_chunk;
+  ssize_t n = req->result;
+
+  uv_fs_req_cleanup(req);
+  r->in.busy = 0;
+  r->in_chunk = NULL;
+  if (r->finished || n <= 0) {
+    free(c);
+    if (r->finished)
+      maybe_done(r);
+    else if (n == 0)
+      input_ended(r);
+    else
+      fail(r, "Error reading standard input", (int)n);
+    return;
+  }
+  send_chunk(r, c, (size_t)n);
+  if (!r->in_paused)
+    read_stdin(r);
+}
+
+static void read_stdin(relay_t *r) {
+  relay_chunk_t *c;
+  uv_buf_t buf;
+  int err;
+
+  if (!r->in.is_file) {
+    r->in.stream->data = r;
+    err = uv_read_start(r->in.stream, on_alloc_chunk, on_stdin_read);
+    if (err != 0)
+      fail(r, "Error reading standard input", err);
+    return;
+  }
+  if (r->in.busy || r->finished)
+    return;
+  c = malloc(sizeof(*c));
+  if (c == NULL) {
+    fail(r, "Error reading standard input", UV_ENOMEM);
+    return;
+  }
+  r->in_chunk = c;
+  buf = uv_buf_init(c->data, RELAY_CHUNK);
+  r->in.req.data = r;
+  err = uv_fs_read(r->loop, &r->in.req, r->in.fd, &buf, 1, -1,
+                   on_stdin_file_read);
+  if (err != 0) {
+    free(c);
+    r->in_chunk = NULL;
+    fail(r, "Error reading standard input", err);
+    return;
+  }
+  r->in.busy = 1;
+}
+
+/* --- setup -------------------------------------------------------------- */
+
+/* Pipes and terminals are polled as libuv streams; regular files and
+ * devices cannot be, and are read and written with fs requests. */
+static int open_end(relay_t *r, relay_end_t *e, int fd, int readable) {
+  int err;
+  e->fd = fd;
+  switch (uv_guess_handle(fd)) {
+  case UV_TTY:
+    err = uv_tty_init(r->loop, &e->tty, fd, readable);
+    if (err != 0)
+      return err;
+    e->stream = (uv_stream_t *)&e->tty;
+    r->open_handles++;
+    return 0;
+  case UV_NAMED_PIPE:
+    err = uv_pipe_init(r->loop, &e->pipe, 0);
+    if (err != 0)
+      return err;
+    e->stream = (uv_stream_t *)&e->pipe;
+    r->open_handles++;
+    return uv_pipe_open(&e->pipe, fd);
+  case UV_FILE:
+    e->is_file = 1;
+    return 0;
+  default:
+    return UV_EINVAL;
+  }
+}
+
+static void on_dialed(dial_t *dial, int status) {
+  relay_t *r = dial->data;
+  char peer[ADDR_STR_SIZE];
+  int err;
+
+  if (status < 0) {
+    finish(r, 1);
+    return;
+  }
+  r->tcp_open = 1;
+  r->open_handles++;
+  if (!r->quiet) {
+    addr_format_tcp(&r->tcp, 1, peer, sizeof(peer));
+    log_line("TCP session open to %s", peer);
+  }
+  err = uv_read_start((uv_stream_t *)&r->tcp, on_alloc_chunk, on_tcp_read);
+  if (err != 0) {
+    fail(r, "Error reading TCP session", err);
+    return;
+  }
+  read_stdin(r);
+}
+
+void relay_start(relay_t *r, uv_loop_t *loop, const char *host, int port,
+                 int quiet, relay_done_cb done_cb) {
+  int err;
+
+  memset(r, 0, sizeof(*r));
+  r->loop = loop;
+  r->host = host;
+  r->port = port;
+  r->quiet = quiet;
+  r->done_cb = done_cb;
+  err = open_end(r, &r->in, 0, 1);
+  if (err != 0) {
+    fail(r, "Error opening standard input", err);
+    return;
+  }
+  err = open_end(r, &r->out, 1, 0);
+  if (err != 0) {
+    fail(r, "Error opening standard output", err);
+    return;
+  }
+  r->dial.data = r;
+  dial_start(&r->dial, loop, &r->tcp, host, port, on_dialed, NULL);
+}

@@ -1,0 +1,62 @@
+/* --stdin: copies standard input to the server and the echo to standard
+ * output, raw, with backpressure both ways; at the end of the input it
+ * shuts down its write side and waits until every byte came back. */
+#ifndef TCPECHO_RELAY_H
+#define TCPECHO_RELAY_H
+
+#include "dial.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+/* Pause the side that produces once this much waits to be written. */
+#define RELAY_HIGH_WATER (1024 * 1024)
+#define RELAY_LOW_WATER (256 * 1024)
+#define RELAY_CHUNK 65536
+
+typedef struct relay_s relay_t;
+/* exit_status: 0 if every byte sent came back, else 1. */
+typedef void (*relay_done_cb)(relay_t *relay, int exit_status);
+
+/* One end of standard I/O: a libuv stream (pipe, terminal) or, for regular
+ * files and devices, which cannot be polled, file-system requests. */
+typedef struct relay_end_s {
+  int fd;
+  int is_file;
+  uv_stream_t *stream; /* &pipe or &tty when !is_file */
+  uv_pipe_t pipe;
+  uv_tty_t tty;
+  uv_fs_t req;
+  int busy; /* a file request is in flight */
+} relay_end_t;
+
+typedef struct relay_chunk_s relay_chunk_t;
+
+struct relay_s {
+  uv_loop_t *loop;
+  const char *host;
+  int port;
+  int quiet;
+  relay_done_cb done_cb;
+  dial_t dial;
+  uv_tcp_t tcp;
+  relay_end_t in, out;
+  relay_chunk_t *out_head, *out_tail; /* file output, written in order */
+  relay_chunk_t *in_chunk;            /* file input being read into */
+  uint64_t sent;        /* bytes read from stdin and written to the server */
+  uint64_t echoed;      /* bytes read back from the server */
+  uint64_t out_pending; /* echoed, not yet written to stdout */
+  int tcp_open;
+  int in_eof;
+  int in_paused;
+  int tcp_paused;
+  int tcp_eof;
+  int open_handles;
+  int finished;
+  int failed;
+};
+
+void relay_start(relay_t *relay, uv_loop_t *loop, const char *host, int port,
+                 int quiet, relay_done_cb done_cb);
+
+#endif
