@@ -3,6 +3,7 @@
 #include "container_of.h"
 #include "log.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,7 @@ static void finish(relay_t *r, int failed) {
              r->sent == r->echoed && !failed ? "" : ": INCOMPLETE");
   if (r->tcp_open)
     close_handle(r, (uv_handle_t *)&r->tcp);
+  close_handle(r, (uv_handle_t *)&r->sigint);
   if (!r->in.is_file && r->in.stream != NULL)
     close_handle(r, (uv_handle_t *)r->in.stream);
   if (!r->out.is_file && r->out.stream != NULL)
@@ -415,6 +417,14 @@ static void on_dialed(dial_t *dial, int status) {
   read_stdin(r);
 }
 
+/* Ctrl-C: stop where we are; what was not echoed yet makes it a failure. */
+static void on_sigint(uv_signal_t *handle, int signum) {
+  relay_t *r = container_of(handle, relay_t, sigint);
+  (void)signum;
+  log_line("interrupted");
+  finish(r, !r->in_eof || r->echoed != r->sent);
+}
+
 void relay_start(relay_t *r, uv_loop_t *loop, const char *host, int port,
                  int quiet, relay_done_cb done_cb) {
   int err;
@@ -425,6 +435,9 @@ void relay_start(relay_t *r, uv_loop_t *loop, const char *host, int port,
   r->port = port;
   r->quiet = quiet;
   r->done_cb = done_cb;
+  uv_signal_init(loop, &r->sigint);
+  r->open_handles++;
+  uv_signal_start(&r->sigint, on_sigint, SIGINT);
   err = open_end(r, &r->in, 0, 1);
   if (err != 0) {
     fail(r, "Error opening standard input", err);

@@ -40,6 +40,7 @@ struct relay_s {
   relay_done_cb done_cb;
   dial_t dial;
   uv_tcp_t tcp;
+  uv_signal_t sigint;
   relay_end_t in, out;
   relay_chunk_t *out_head, *out_tail; /* file output, written in order */
   relay_chunk_t *in_chunk;            /* file input being read into */

@@ -142,18 +142,39 @@ void proc_setup(uv_loop_t *l, const char *server_path,
               "TCPECHO_TEST_CLIENT_WRAPPER");
 }
 
+void proc_close_stdin(proc_t *p) {
+  if (!uv_is_closing((uv_handle_t *)&p->in_pipe))
+    uv_close((uv_handle_t *)&p->in_pipe, on_proc_handle_closed);
+}
+
 void proc_spawn(proc_t *p, const char **argv) {
+  proc_spawn_io(p, argv, PROC_DEFAULT, PROC_DEFAULT);
+}
+
+void proc_spawn_io(proc_t *p, const char **argv, int in_fd, int out_fd) {
   uv_process_options_t opts;
   uv_stdio_container_t stdio[3];
-  int err;
+  int err, open = 2;
 
   memset(p, 0, sizeof(*p));
+  uv_pipe_init(loop, &p->in_pipe, 0);
   uv_pipe_init(loop, &p->out_pipe, 0);
   uv_pipe_init(loop, &p->err_pipe, 0);
-  p->out_pipe.data = p->err_pipe.data = p->process.data = p;
+  p->in_pipe.data = p->out_pipe.data = p->err_pipe.data = p->process.data = p;
   stdio[0].flags = UV_IGNORE;
+  if (in_fd == PROC_PIPE) {
+    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    stdio[0].data.stream = (uv_stream_t *)&p->in_pipe;
+  } else if (in_fd >= 0) {
+    stdio[0].flags = UV_INHERIT_FD;
+    stdio[0].data.fd = in_fd;
+  }
   stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
   stdio[1].data.stream = (uv_stream_t *)&p->out_pipe;
+  if (out_fd >= 0) {
+    stdio[1].flags = UV_INHERIT_FD;
+    stdio[1].data.fd = out_fd;
+  }
   stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
   stdio[2].data.stream = (uv_stream_t *)&p->err_pipe;
   memset(&opts, 0, sizeof(opts));
@@ -166,20 +187,38 @@ void proc_spawn(proc_t *p, const char **argv) {
   err = uv_spawn(loop, &p->process, &opts);
   if (err != 0) {
     /* The pipes were never used: close them before failing. */
+    uv_close((uv_handle_t *)&p->in_pipe, NULL);
     uv_close((uv_handle_t *)&p->out_pipe, NULL);
     uv_close((uv_handle_t *)&p->err_pipe, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     fail_msg("spawn %s: %s", argv[0], uv_strerror(err));
   }
-  p->open = 3;
+  /* Pipes the child did not get are closed at once; the others when they
+   * reach EOF (or, stdin, in proc_close_stdin). */
+  if (in_fd == PROC_PIPE)
+    open++;
+  else
+    uv_close((uv_handle_t *)&p->in_pipe, NULL);
+  if (out_fd < 0) {
+    open++;
+    uv_read_start((uv_stream_t *)&p->out_pipe, on_alloc, on_pipe_read);
+  } else {
+    uv_close((uv_handle_t *)&p->out_pipe, NULL);
+  }
+  p->open = open;
   remember(p);
-  uv_read_start((uv_stream_t *)&p->out_pipe, on_alloc, on_pipe_read);
   uv_read_start((uv_stream_t *)&p->err_pipe, on_alloc, on_pipe_read);
 }
 
 void proc_start(proc_t *p, const char **args) {
-  const int client = args[0] != NULL && (strcmp(args[0], "--client") == 0 ||
-                                         strcmp(args[0], "-c") == 0);
+  proc_start_io(p, args, PROC_DEFAULT, PROC_DEFAULT);
+}
+
+void proc_start_io(proc_t *p, const char **args, int in_fd, int out_fd) {
+  const int client =
+      args[0] != NULL &&
+      (strcmp(args[0], "--client") == 0 || strcmp(args[0], "-c") == 0 ||
+       strcmp(args[0], "--bench") == 0 || strcmp(args[0], "-b") == 0);
   const flavour_t *f = client ? &client_flavour : &server_flavour;
   const char *argv[48];
   int i, n = 0;
@@ -190,7 +229,7 @@ void proc_start(proc_t *p, const char **args) {
   for (i = 0; args[i] != NULL && n < 47; i++)
     argv[n++] = args[i];
   argv[n] = NULL;
-  proc_spawn(p, argv);
+  proc_spawn_io(p, argv, in_fd, out_fd);
 }
 
 static void on_tick(uv_timer_t *t) {

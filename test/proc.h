@@ -9,8 +9,14 @@
 #define PROC_OUT_SIZE 65536
 #define PROC_TIMEOUT_MS 20000
 
+/* Where a child's standard input or output goes, besides the defaults
+ * (input ignored, output collected in out). */
+#define PROC_DEFAULT (-1)
+#define PROC_PIPE (-2) /* stdin only: the test writes to in_pipe */
+
 typedef struct proc_s {
   uv_process_t process;
+  uv_pipe_t in_pipe;
   uv_pipe_t out_pipe;
   uv_pipe_t err_pipe;
   char out[PROC_OUT_SIZE];
@@ -34,11 +40,19 @@ void proc_setup(uv_loop_t *loop, const char *server_path,
                 const char *client_path);
 
 /* Starts tcpecho with args (NULL-terminated, without argv[0]); with the
- * client binary when args start with --client or -c. */
+ * client binary when args start with --client/-c or --bench/-b. */
 void proc_start(proc_t *p, const char **args);
 
 /* Starts any program: argv[0] is the file, looked up in PATH. */
 void proc_spawn(proc_t *p, const char **argv);
+
+/* The same, with standard input from in_fd (a file descriptor, PROC_PIPE
+ * or PROC_DEFAULT) and standard output to out_fd (or PROC_DEFAULT). */
+void proc_spawn_io(proc_t *p, const char **argv, int in_fd, int out_fd);
+void proc_start_io(proc_t *p, const char **args, int in_fd, int out_fd);
+
+/* Closes in_pipe: the child reads EOF. */
+void proc_close_stdin(proc_t *p);
 
 /* SIGKILLs every process started and not yet exited, and waits for them:
  * a cmocka teardown, so a failed test leaves nothing running. */

@@ -1,0 +1,517 @@
+/* End-to-end tests of the client modes: ping (--count/--forever), the
+ * stdin pipe (--stdin) and the load generator (--bench), against tcpecho's
+ * own server and against a deliberately broken echo server run by this test
+ * (it flips, drops or adds a byte, or closes early), each fault of which
+ * must be detected and fail the run.
+ * Usage: test_modes PATH_TO_TCPECHO */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "container_of.h"
+#include "proc.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uv_loop_t *loop;
+
+/* --- a broken echo server, on this test's loop ------------------------- */
+
+typedef enum { FAULT_FLIP, FAULT_DROP, FAULT_EXTRA, FAULT_CLOSE } fault_t;
+static const char *const fault_names[] = {"flip", "drop", "extra", "close"};
+
+typedef struct broken_s {
+  uv_tcp_t listener;
+  fault_t fault;
+  uint64_t at; /* byte offset of the fault in each connection's stream */
+  int port;
+} broken_t;
+
+typedef struct bconn_s {
+  uv_tcp_t tcp;
+  broken_t *server;
+  uint64_t seen;
+  char buf[65536];
+} bconn_t;
+
+static void on_bconn_closed(uv_handle_t *h) {
+  free(container_of(h, bconn_t, tcp));
+}
+
+static void on_bwrite(uv_write_t *req, int status) {
+  (void)status;
+  free(req);
+}
+
+static void bwrite(bconn_t *c, const char *data, size_t len) {
+  uv_write_t *req = malloc(sizeof(*req) + len);
+  uv_buf_t buf;
+  assert_non_null(req);
+  memcpy(req + 1, data, len);
+  buf = uv_buf_init((char *)(req + 1), (unsigned int)len);
+  if (uv_write(req, (uv_stream_t *)&c->tcp, &buf, 1, on_bwrite) != 0)
+    free(req);
+}
+
+static void on_balloc(uv_handle_t *h, size_t s, uv_buf_t *buf) {
+  bconn_t *c = container_of(h, bconn_t, tcp);
+  (void)s;
+  *buf = uv_buf_init(c->buf, sizeof(c->buf));
+}
+
+/* Echoes faithfully except at byte `at` of the stream. */
+static void on_bread(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  bconn_t *c = container_of(s, bconn_t, tcp);
+  broken_t *b = c->server;
+  uint64_t from = c->seen;
+
+  if (n < 0) {
+    if (!uv_is_closing((uv_handle_t *)s))
+      uv_close((uv_handle_t *)s, on_bconn_closed);
+    return;
+  }
+  c->seen += (uint64_t)n;
+  if (from > b->at || c->seen <= b->at) {
+    bwrite(c, buf->base, (size_t)n);
+    return;
+  }
+  {
+    size_t k = (size_t)(b->at - from); /* the faulty byte's index */
+    char extra = 'X';
+    bwrite(c, buf->base, k);
+    switch (b->fault) {
+    case FAULT_FLIP:
+      buf->base[k] ^= 0x20;
+      bwrite(c, buf->base + k, (size_t)n - k);
+      break;
+    case FAULT_DROP:
+      bwrite(c, buf->base + k + 1, (size_t)n - k - 1);
+      break;
+    case FAULT_EXTRA:
+      bwrite(c, &extra, 1);
+      bwrite(c, buf->base + k, (size_t)n - k);
+      break;
+    case FAULT_CLOSE:
+      uv_close((uv_handle_t *)s, on_bconn_closed);
+      break;
+    }
+  }
+}
+
+static void on_bconnection(uv_stream_t *l, int status) {
+  broken_t *b = container_of(l, broken_t, listener);
+  bconn_t *c;
+  if (status < 0)
+    return;
+  c = calloc(1, sizeof(*c));
+  assert_non_null(c);
+  c->server = b;
+  uv_tcp_init(loop, &c->tcp);
+  if (uv_accept(l, (uv_stream_t *)&c->tcp) == 0)
+    uv_read_start((uv_stream_t *)&c->tcp, on_balloc, on_bread);
+  else
+    uv_close((uv_handle_t *)&c->tcp, on_bconn_closed);
+}
+
+static void broken_start(broken_t *b, fault_t fault, uint64_t at) {
+  struct sockaddr_in addr;
+  struct sockaddr_storage ss;
+  int len = (int)sizeof(ss);
+  memset(b, 0, sizeof(*b));
+  b->fault = fault;
+  b->at = at;
+  uv_ip4_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(uv_tcp_init(loop, &b->listener), 0);
+  assert_int_equal(uv_tcp_bind(&b->listener, (const struct sockaddr *)&addr, 0),
+                   0);
+  assert_int_equal(uv_listen((uv_stream_t *)&b->listener, 128, on_bconnection),
+                   0);
+  uv_tcp_getsockname(&b->listener, (struct sockaddr *)&ss, &len);
+  b->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void close_walk(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (h->type == UV_TCP && !uv_is_closing(h))
+    uv_close(h, h->close_cb ? NULL : NULL);
+}
+
+static void broken_stop(broken_t *b) {
+  uv_close((uv_handle_t *)&b->listener, NULL);
+  (void)close_walk;
+  uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* --- helpers ------------------------------------------------------------ */
+
+static double json_number(const char *json, const char *key) {
+  char pattern[64];
+  const char *at;
+  snprintf(pattern, sizeof(pattern), "\"%s\":", key);
+  at = strstr(json, pattern);
+  if (at == NULL)
+    fail_msg("no %s in %s", key, json);
+  return strtod(at + strlen(pattern), NULL);
+}
+
+static int start_tcpecho(proc_t *server, char *port_s, size_t size) {
+  const char *quiet[] = {"--quiet", NULL};
+  int port = start_server(server, "127.0.0.1", quiet);
+  snprintf(port_s, size, "%d", port);
+  return port;
+}
+
+/* --- ping ---------------------------------------------------------------- */
+
+static void test_ping(void **state) {
+  proc_t *server = malloc(sizeof(*server)), *ping = malloc(sizeof(*ping));
+  char port_s[16];
+  const char *args[] = {"-c", "-H", "127.0.0.1", "-p",   port_s,
+                        "-n", "3",  "-i",        "0.05", NULL};
+  const char *big[] = {"-c", "-H", "127.0.0.1", "-p", port_s,  "-n",
+                       "2",  "-i", "0",         "-S", "70000", NULL};
+  (void)state;
+
+  start_tcpecho(server, port_s, sizeof(port_s));
+  proc_start(ping, args);
+  wait_exit(ping, 0);
+  assert_non_null(strstr(ping->out, "PING 127.0.0.1:"));
+  assert_non_null(strstr(ping->out, "13 bytes from 127.0.0.1:"));
+  assert_non_null(strstr(ping->out, ": seq=1 time="));
+  assert_non_null(strstr(ping->out, ": seq=3 time="));
+  assert_null(strstr(ping->out, ": seq=4 time="));
+  assert_non_null(strstr(ping->out, "3 sent, 3 received, 0.0% loss"));
+  assert_non_null(strstr(ping->out, "rtt min/avg/max/mdev = "));
+  assert_non_null(strstr(ping->out, "connect "));
+  proc_start(ping, big);
+  wait_exit(ping, 0);
+  assert_non_null(strstr(ping->out, "70000 bytes from"));
+  assert_non_null(strstr(ping->out, "2 sent, 2 received"));
+  stop_server(server, SIGINT);
+  free(server);
+  free(ping);
+}
+
+static void test_ping_forever_interrupted(void **state) {
+  proc_t *server = malloc(sizeof(*server)), *ping = malloc(sizeof(*ping));
+  char port_s[16];
+  const char *args[] = {"-c",        "-H", "127.0.0.1", "-p", port_s,
+                        "--forever", "-i", "0.05",      "-q", NULL};
+  (void)state;
+
+  if (!proc_signal_graceful(SIGINT)) {
+    free(server);
+    free(ping);
+    skip();
+  }
+  start_tcpecho(server, port_s, sizeof(port_s));
+  proc_start(ping, args);
+  wait_log(ping, ""); /* started */
+  {
+    uint64_t until = uv_now(loop) + 400;
+    while (uv_now(loop) < until)
+      run_until(is_finished, ping, NULL, until - uv_now(loop));
+  }
+  stop(ping, SIGINT);
+  wait_exit(ping, 0);
+  assert_non_null(strstr(ping->out, "statistics ---"));
+  assert_non_null(strstr(ping->out, "0.0% loss"));
+  assert_null(strstr(ping->out, " bytes from ")); /* --quiet */
+  stop_server(server, SIGINT);
+  free(server);
+  free(ping);
+}
+
+static void test_ping_detects_faults(void **state) {
+  proc_t *ping = malloc(sizeof(*ping));
+  broken_t *b = malloc(sizeof(*b));
+  char port_s[16];
+  const char *args[] = {"-c", "-H", "127.0.0.1", "-p",   port_s, "-n", "4",
+                        "-i", "0",  "-S",        "3000", "-W",   "1",  NULL};
+  int f;
+  (void)state;
+
+  for (f = FAULT_FLIP; f <= FAULT_CLOSE; f++) {
+    broken_start(b, (fault_t)f, 4000); /* in the second round trip */
+    snprintf(port_s, sizeof(port_s), "%d", b->port);
+    proc_start(ping, args);
+    wait_exit(ping, 1);
+    if (strstr(ping->out, "seq=2: ") == NULL)
+      fail_msg("fault %s not reported for seq 2:\n%s", fault_names[f],
+               ping->out);
+    assert_non_null(strstr(ping->out, "seq=1 time="));
+    assert_null(strstr(ping->out, "seq=2 time="));
+    broken_stop(b);
+  }
+  free(ping);
+  free(b);
+}
+
+/* --- stdin ---------------------------------------------------------------- */
+
+static void write_file(const char *path, size_t len) {
+  FILE *f = fopen(path, "wb");
+  size_t i;
+  unsigned x = 12345;
+  assert_non_null(f);
+  for (i = 0; i < len; i++) {
+    x = x * 1103515245u + 12345u;
+    fputc((x >> 16) % 5 == 0 ? 0 : (int)((x >> 8) & 0xff), f);
+  }
+  fclose(f);
+}
+
+static void assert_same_files(const char *a, const char *b) {
+  FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+  long pos = 0;
+  int ca, cb;
+  assert_non_null(fa);
+  assert_non_null(fb);
+  do {
+    ca = fgetc(fa);
+    cb = fgetc(fb);
+    if (ca != cb)
+      fail_msg("%s and %s differ at byte %ld", a, b, pos);
+    pos++;
+  } while (ca != EOF);
+  fclose(fa);
+  fclose(fb);
+}
+
+static int open_fd(const char *path, int flags) {
+  uv_fs_t req;
+  int fd = uv_fs_open(NULL, &req, path, flags, 0644, NULL);
+  uv_fs_req_cleanup(&req);
+  assert_true(fd >= 0);
+  return fd;
+}
+
+static void close_fd(int fd) {
+  uv_fs_t req;
+  uv_fs_close(NULL, &req, fd, NULL);
+  uv_fs_req_cleanup(&req);
+}
+
+static void test_stdin_pipe_is_byte_exact(void **state) {
+  proc_t *server = malloc(sizeof(*server)), *pipe = malloc(sizeof(*pipe));
+  char port_s[16];
+  const char *args[] = {"-c", "-H", "127.0.0.1", "-p", port_s, "--stdin", NULL};
+  int in, out;
+  (void)state;
+
+  write_file("modes-in.bin", 6 * 1024 * 1024 + 3);
+  start_tcpecho(server, port_s, sizeof(port_s));
+  in = open_fd("modes-in.bin", UV_FS_O_RDONLY);
+  out =
+      open_fd("modes-out.bin", UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_TRUNC);
+  proc_start_io(pipe, args, in, out);
+  close_fd(in);
+  close_fd(out);
+  wait_exit(pipe, 0);
+  assert_same_files("modes-in.bin", "modes-out.bin");
+  assert_non_null(strstr(pipe->err, "sent 6291459 bytes, 6291459 echoed back"));
+  stop_server(server, SIGINT);
+  remove("modes-in.bin");
+  remove("modes-out.bin");
+  free(server);
+  free(pipe);
+}
+
+static void test_stdin_server_closing_early_fails(void **state) {
+  proc_t *pipe = malloc(sizeof(*pipe));
+  broken_t *b = malloc(sizeof(*b));
+  char port_s[16];
+  const char *args[] = {"-c", "-H", "127.0.0.1", "-p", port_s, "--stdin", NULL};
+  int in, out;
+  (void)state;
+
+  write_file("modes-in2.bin", 300000);
+  broken_start(b, FAULT_CLOSE, 100000);
+  snprintf(port_s, sizeof(port_s), "%d", b->port);
+  in = open_fd("modes-in2.bin", UV_FS_O_RDONLY);
+  out =
+      open_fd("modes-out2.bin", UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_TRUNC);
+  proc_start_io(pipe, args, in, out);
+  close_fd(in);
+  close_fd(out);
+  wait_exit(pipe, 1);
+  assert_non_null(strstr(pipe->err, "INCOMPLETE"));
+  broken_stop(b);
+  remove("modes-in2.bin");
+  remove("modes-out2.bin");
+  free(pipe);
+  free(b);
+}
+
+static int has_exited(proc_t *p, const void *arg) {
+  (void)arg;
+  return p->exited;
+}
+
+static void on_written(uv_write_t *req, int status) {
+  (void)req;
+  assert_int_equal(status, 0);
+}
+
+static void test_stdin_interrupted(void **state) {
+  proc_t *server = malloc(sizeof(*server)), *pipe = malloc(sizeof(*pipe));
+  char port_s[16];
+  const char *args[] = {"-c", "-H", "127.0.0.1", "-p", port_s, "--stdin", NULL};
+  uv_write_t req;
+  uv_buf_t buf = uv_buf_init("hello", 5);
+  (void)state;
+
+  if (!proc_signal_graceful(SIGINT)) {
+    free(server);
+    free(pipe);
+    skip();
+  }
+  start_tcpecho(server, port_s, sizeof(port_s));
+  proc_start_io(pipe, args, PROC_PIPE, PROC_DEFAULT);
+  assert_int_equal(
+      uv_write(&req, (uv_stream_t *)&pipe->in_pipe, &buf, 1, on_written), 0);
+  wait_log(pipe, "TCP session open to");
+  {
+    uint64_t until = uv_now(loop) + 300;
+    while (uv_now(loop) < until)
+      run_until(is_finished, pipe, NULL, until - uv_now(loop));
+  }
+  assert_string_equal(pipe->out, "hello"); /* echoed while input is open */
+  stop(pipe, SIGINT);
+  run_until(has_exited, pipe, NULL, PROC_TIMEOUT_MS);
+  proc_close_stdin(pipe); /* ours: the process is gone */
+  wait_exit(pipe, 1);     /* the input never ended: not a complete run */
+  assert_non_null(strstr(pipe->err, "interrupted"));
+  stop_server(server, SIGINT);
+  free(server);
+  free(pipe);
+}
+
+/* --- bench -----------------------------------------------------------------
+ */
+
+static void test_bench_verifies_and_reports(void **state) {
+  proc_t *server = malloc(sizeof(*server)), *bench = malloc(sizeof(*bench));
+  char port_s[16];
+  const char *closed[] = {
+      "-b", "-H",  "127.0.0.1", "-p",  port_s,     "-C",  "4",      "-P", "4",
+      "-S", "512", "-d",        "0.5", "--warmup", "0.2", "--json", NULL};
+  const char *threads[] = {"-b",  "-H",       "127.0.0.1", "-p", port_s,
+                           "-C",  "8",        "-T",        "2",  "-d",
+                           "0.3", "--warmup", "0",         NULL};
+  const char *open_loop[] = {"-b", "-H",       "127.0.0.1", "-p",     port_s,
+                             "-C", "2",        "-r",        "1000",   "-d",
+                             "1",  "--warmup", "0.2",       "--json", NULL};
+  double rate;
+  (void)state;
+
+  start_tcpecho(server, port_s, sizeof(port_s));
+  proc_start(bench, closed);
+  wait_exit(bench, 0);
+  assert_true(json_number(bench->out, "total") == 0);
+  assert_true(json_number(bench->out, "connected") == 4);
+  assert_true(json_number(bench->out, "messages") > 100);
+  assert_true(json_number(bench->out, "bytes") ==
+              512 * json_number(bench->out, "messages"));
+  assert_true(json_number(bench->out, "p50") > 0);
+  assert_true(json_number(bench->out, "p99") >= json_number(bench->out, "p50"));
+
+  proc_start(bench, threads);
+  wait_exit(bench, 0);
+  assert_non_null(strstr(bench->out, "8 connections"));
+  assert_non_null(strstr(bench->out, "2 threads"));
+  assert_non_null(strstr(bench->out, "every byte verified"));
+  assert_non_null(strstr(bench->out, "errors:   0 "));
+
+  proc_start(bench, open_loop);
+  wait_exit(bench, 0);
+  rate = json_number(bench->out, "msgs_per_s");
+  if (rate < 800 || rate > 1200)
+    fail_msg("open loop at 1000/s ran at %.0f/s", rate);
+  stop_server(server, SIGINT);
+  free(server);
+  free(bench);
+}
+
+static void test_bench_detects_faults(void **state) {
+  static const char *const kind[] = {"corrupted", "corrupted", "extra",
+                                     "early_close"};
+  proc_t *bench = malloc(sizeof(*bench));
+  broken_t *b = malloc(sizeof(*b));
+  char port_s[16];
+  const char *args[] = {"-b",  "-H",       "127.0.0.1", "-p",     port_s, "-C",
+                        "2",   "-P",       "2",         "-S",     "256",  "-d",
+                        "0.4", "--warmup", "0",         "--json", NULL};
+  int f;
+  (void)state;
+
+  for (f = FAULT_FLIP; f <= FAULT_CLOSE; f++) {
+    double n;
+    broken_start(b, (fault_t)f, 3000);
+    snprintf(port_s, sizeof(port_s), "%d", b->port);
+    proc_start(bench, args);
+    wait_exit(bench, 1);
+    n = json_number(bench->out, kind[f]);
+    /* A dropped byte shifts the stream: seen as corrupted, or as missing
+     * when it was the last; an added one as corrupted or extra. */
+    if (f == FAULT_DROP)
+      n += json_number(bench->out, "missing");
+    if (f == FAULT_EXTRA)
+      n += json_number(bench->out, "corrupted");
+    if (n < 1)
+      fail_msg("fault %s not counted as %s:\n%s", fault_names[f], kind[f],
+               bench->out);
+    assert_non_null(strstr(bench->err, "bench: FAILED"));
+    broken_stop(b);
+  }
+  free(bench);
+  free(b);
+}
+
+static void test_bench_connection_refused(void **state) {
+  proc_t *server = malloc(sizeof(*server)), *bench = malloc(sizeof(*bench));
+  char port_s[16];
+  const char *args[] = {"-b", "-H", "127.0.0.1", "-p",     port_s, "-C",
+                        "3",  "-d", "0.2",       "--json", NULL};
+  (void)state;
+
+  start_tcpecho(server, port_s, sizeof(port_s));
+  stop_server(server, SIGINT); /* a port nobody listens on now */
+  proc_start(bench, args);
+  wait_exit(bench, 1);
+  assert_true(json_number(bench->out, "connect") == 3);
+  assert_true(json_number(bench->out, "connected") == 0);
+  free(server);
+  free(bench);
+}
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_ping, proc_kill_all),
+      cmocka_unit_test_teardown(test_ping_forever_interrupted, proc_kill_all),
+      cmocka_unit_test_teardown(test_ping_detects_faults, proc_kill_all),
+      cmocka_unit_test_teardown(test_stdin_pipe_is_byte_exact, proc_kill_all),
+      cmocka_unit_test_teardown(test_stdin_server_closing_early_fails,
+                                proc_kill_all),
+      cmocka_unit_test_teardown(test_stdin_interrupted, proc_kill_all),
+      cmocka_unit_test_teardown(test_bench_verifies_and_reports, proc_kill_all),
+      cmocka_unit_test_teardown(test_bench_detects_faults, proc_kill_all),
+      cmocka_unit_test_teardown(test_bench_connection_refused, proc_kill_all),
+  };
+  int rc;
+
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s PATH_TO_TCPECHO\n", argv[0]);
+    return 2;
+  }
+  loop = uv_default_loop();
+  proc_setup(loop, argv[1], NULL);
+  rc = cmocka_run_group_tests(tests, NULL, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+  return rc;
+}
