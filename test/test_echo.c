@@ -9,6 +9,7 @@
 #include "client.h"
 #include "container_of.h"
 #include "log.h"
+#include "platform.h"
 #include "server.h"
 
 #include <stdio.h>
@@ -521,5 +522,6 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_client_connection_refused, setup,
                                       teardown),
   };
+  platform_ignore_sigpipe(); /* as tcpecho itself does */
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
