@@ -5,6 +5,7 @@
 #include "log.h"
 #include "pattern.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -72,6 +73,10 @@ struct worker_s {
 
 typedef struct bench_s {
   const bench_config_t *config;
+  uv_mutex_t lock;   /* guards stop, connect_error and done */
+  int stop;          /* Ctrl-C: end the measurement now */
+  int connect_error; /* the first one, for the report */
+  uint64_t done;     /* loops finished */
   struct sockaddr_storage addr;
   worker_t **workers;
   uv_sem_t connected; /* posted by each loop once it tried its connects */
@@ -121,9 +126,14 @@ static void conn_send(conn_t *c, uint32_t n, uint64_t stamp) {
 
   if (c->failed || len == 0)
     return;
-  if (len > w->scratch_size) {
-    n = (uint32_t)(w->scratch_size / size);
+  /* More than the scratch holds: in batches that do. */
+  while (len > w->scratch_size) {
+    uint32_t batch = (uint32_t)(w->scratch_size / size);
+    conn_send(c, batch, stamp);
+    n -= batch;
     len = size * n;
+    if (c->failed)
+      return;
   }
   pattern_fill(c->seed, c->sent, w->scratch, len);
   for (i = 0; i < n; i++) {
@@ -242,8 +252,13 @@ static void on_connect(uv_connect_t *req, int status) {
   worker_t *w = c->worker;
 
   w->connecting--;
-  if (status < 0 ||
-      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+  if (status == 0)
+    status = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (status < 0) {
+    uv_mutex_lock(&w->bench->lock);
+    if (w->bench->connect_error == 0)
+      w->bench->connect_error = status;
+    uv_mutex_unlock(&w->bench->lock);
     conn_fail(c, &w->c.errors.connect);
   } else {
     uv_tcp_nodelay(&c->tcp, 1);
@@ -325,6 +340,17 @@ static void on_tick(uv_timer_t *timer) {
   uint64_t now = uv_hrtime(), start = w->bench->start_ns;
   uint64_t measure_from = start + cfg->warmup_ms * 1000000ULL;
   uint64_t measure_to = measure_from + cfg->duration_ms * 1000000ULL;
+  int stop;
+
+  uv_mutex_lock(&w->bench->lock);
+  stop = w->bench->stop;
+  uv_mutex_unlock(&w->bench->lock);
+  if (stop && (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE)) {
+    if (w->phase == PHASE_WARMUP)
+      w->measure_start = now;
+    measure_to = now;
+    w->phase = PHASE_MEASURE;
+  }
 
   if (w->phase == PHASE_WARMUP && now >= measure_from) {
     w->phase = PHASE_MEASURE;
@@ -337,7 +363,7 @@ static void on_tick(uv_timer_t *timer) {
   if (cfg->rate > 0 && (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
     send_due(w, now);
   if (w->phase == PHASE_DRAIN &&
-      (all_echoed(w) || now >= measure_to + BENCH_DRAIN_NS))
+      (all_echoed(w) || now >= w->measure_end + BENCH_DRAIN_NS))
     finish(w);
   uv_mutex_lock(&w->lock);
   w->shown = w->c;
@@ -363,6 +389,9 @@ static void worker_main(void *arg) {
   uv_timer_start(&w->tick, on_tick, 0, w->config->rate > 0 ? 1 : 10);
   start_traffic(w, b->start_ns);
   uv_run(&w->loop, UV_RUN_DEFAULT);
+  uv_mutex_lock(&b->lock);
+  b->done++;
+  uv_mutex_unlock(&b->lock);
 }
 
 static void worker_free(worker_t *w) {
@@ -414,8 +443,9 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
     c->seed = pattern_seed(BENCH_SEED, first + i);
     c->cap = cap;
     c->stamps = malloc(sizeof(*c->stamps) * cap);
-    if (rate > 0)
-      c->interval = (uint64_t)(1e9 * (double)count / (double)rate);
+    if (rate > 0) /* each connection's share of the total rate */
+      c->interval =
+          (uint64_t)(1e9 * (double)cfg->connections / (double)cfg->rate);
     if (c->stamps == NULL) {
       w->count = i;
       worker_free(w);
@@ -479,9 +509,68 @@ static void live_line(bench_t *b, uint64_t loops, uint64_t elapsed_ms,
   *last = sum;
 }
 
+/* The main thread's loop while the others run: Ctrl-C ends the measured
+ * time early (the report still comes), and the live line. */
+typedef struct waiter_s {
+  bench_t *bench;
+  uint64_t loops;
+  int live;
+  uint64_t ticks;
+  counters_t last;
+  uv_timer_t timer;
+  uv_signal_t sigint;
+} waiter_t;
+
+static void on_wait_sigint(uv_signal_t *handle, int signum) {
+  waiter_t *wt = container_of(handle, waiter_t, sigint);
+  (void)signum;
+  uv_mutex_lock(&wt->bench->lock);
+  wt->bench->stop = 1;
+  uv_mutex_unlock(&wt->bench->lock);
+  log_line("bench: interrupted: ending the measurement now");
+  uv_close((uv_handle_t *)handle, NULL); /* a second Ctrl-C kills */
+}
+
+static void on_wait_tick(uv_timer_t *timer) {
+  waiter_t *wt = container_of(timer, waiter_t, timer);
+  uint64_t done;
+
+  uv_mutex_lock(&wt->bench->lock);
+  done = wt->bench->done;
+  uv_mutex_unlock(&wt->bench->lock);
+  if (wt->live && ++wt->ticks % 10 == 0)
+    live_line(wt->bench, wt->loops, wt->ticks * 100, &wt->last);
+  if (done == wt->loops) {
+    uv_close((uv_handle_t *)timer, NULL);
+    if (!uv_is_closing((uv_handle_t *)&wt->sigint))
+      uv_close((uv_handle_t *)&wt->sigint, NULL);
+  }
+}
+
+static void wait_for_loops(bench_t *b, uint64_t loops, int live) {
+  uv_loop_t loop;
+  waiter_t wt;
+
+  memset(&wt, 0, sizeof(wt));
+  wt.bench = b;
+  wt.loops = loops;
+  wt.live = live;
+  if (uv_loop_init(&loop) != 0)
+    return; /* the joins below still wait */
+  uv_timer_init(&loop, &wt.timer);
+  uv_timer_start(&wt.timer, on_wait_tick, 100, 100);
+  uv_signal_init(&loop, &wt.sigint);
+  uv_signal_start(&wt.sigint, on_wait_sigint, SIGINT);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  if (live)
+    fprintf(stderr, "\n");
+}
+
 int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   bench_t b;
   uint64_t t0, threads = cfg->threads, started = 0, i, first = 0;
+  uint64_t connected = 0;
   int err = 0;
 
   memset(&b, 0, sizeof(b));
@@ -499,12 +588,11 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     return UV_ENOMEM;
   }
   uv_sem_init(&b.go, 0);
+  uv_mutex_init(&b.lock);
   t0 = uv_hrtime();
   for (i = 0; i < threads; i++) {
     uint64_t n = cfg->connections / threads + (i < cfg->connections % threads);
-    uint64_t rate = cfg->rate * n / cfg->connections;
-    worker_t *w = worker_new(&b, (size_t)first, (size_t)n,
-                             cfg->rate > 0 && rate == 0 ? 1 : rate);
+    worker_t *w = worker_new(&b, (size_t)first, (size_t)n, cfg->rate);
     first += n;
     if (w == NULL || uv_thread_create(&w->thread, worker_main, w) != 0) {
       log_line("bench: cannot start event loop %llu of %llu",
@@ -516,24 +604,21 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     }
     b.workers[started++] = w;
   }
-  for (i = 0; i < started; i++)
+  for (i = 0; i < started; i++) {
     uv_sem_wait(&b.connected);
+    connected += b.workers[i]->c.connected;
+  }
   result->setup_seconds = (double)(uv_hrtime() - t0) / 1e9;
+  if (connected == 0 && b.connect_error != 0)
+    log_line("bench: cannot connect to %s:%d: %s (%s)", cfg->host, cfg->port,
+             uv_err_name(b.connect_error), uv_strerror(b.connect_error));
   b.start_ns = uv_hrtime();
-  if (err != 0) /* run nothing: the loops go straight to their end */
+  /* Nothing to measure: the loops go straight to their end. */
+  if (err != 0 || connected == 0)
     b.start_ns -= (cfg->warmup_ms + cfg->duration_ms) * 1000000ULL;
   for (i = 0; i < started; i++)
     uv_sem_post(&b.go);
-  if (cfg->live && err == 0) {
-    counters_t last;
-    uint64_t total = cfg->warmup_ms + cfg->duration_ms, ms;
-    memset(&last, 0, sizeof(last));
-    for (ms = 1000; ms <= total; ms += 1000) {
-      uv_sleep(1000);
-      live_line(&b, started, ms, &last);
-    }
-    fprintf(stderr, "\n");
-  }
+  wait_for_loops(&b, started, cfg->live && err == 0 && connected > 0);
   for (i = 0; i < started; i++) {
     worker_t *w = b.workers[i];
     uv_thread_join(&w->thread);
@@ -551,8 +636,24 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   result->threads = started;
   uv_sem_destroy(&b.connected);
   uv_sem_destroy(&b.go);
+  uv_mutex_destroy(&b.lock);
   free(b.workers);
   return err;
+}
+
+/* {"host":"..." with the string escaped for JSON. */
+static void json_string(FILE *out, const char *s) {
+  fputs("{\"host\":\"", out);
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(out, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(out, "\\u%04x", c);
+    else
+      fputc(c, out);
+  }
+  fputc('"', out);
 }
 
 static double us(const histogram_t *h, double p) {
@@ -566,8 +667,9 @@ void bench_report(FILE *out, const bench_config_t *cfg,
   const bench_errors_t *e = &r->errors;
 
   if (cfg->json) {
+    json_string(out, cfg->host);
     fprintf(out,
-            "{\"host\":\"%s\",\"port\":%d,\"connections\":%llu,"
+            ",\"port\":%d,\"connections\":%llu,"
             "\"connected\":%llu,\"size\":%llu,\"pipeline\":%llu,"
             "\"rate\":%llu,\"threads\":%llu,\"setup_s\":%.6f,"
             "\"seconds\":%.6f,\"messages\":%llu,\"bytes\":%llu,"
@@ -576,7 +678,7 @@ void bench_report(FILE *out, const bench_config_t *cfg,
             "\"p99_9\":%.3f,\"max\":%.3f,\"mean\":%.3f},\"errors\":{"
             "\"total\":%llu,\"connect\":%llu,\"corrupted\":%llu,"
             "\"extra\":%llu,\"missing\":%llu,\"early_close\":%llu}}\n",
-            cfg->host, cfg->port, (unsigned long long)cfg->connections,
+            cfg->port, (unsigned long long)cfg->connections,
             (unsigned long long)r->connected, (unsigned long long)cfg->size,
             (unsigned long long)cfg->pipeline, (unsigned long long)cfg->rate,
             (unsigned long long)r->threads, r->setup_seconds, r->seconds,
@@ -603,9 +705,11 @@ void bench_report(FILE *out, const bench_config_t *cfg,
           (unsigned long long)cfg->connections, r->setup_seconds * 1e3);
   fprintf(out,
           "measured: %.3f s, %llu messages, %.0f msg/s, %.2f MB/s each "
-          "way, every byte verified\n",
+          "way, %s\n",
           r->seconds, (unsigned long long)r->messages,
-          (double)r->messages / secs, (double)r->bytes / secs / 1e6);
+          (double)r->messages / secs, (double)r->bytes / secs / 1e6,
+          bench_error_count(e) == 0 ? "every byte verified"
+                                    : "WITH ERRORS (below)");
   fprintf(out,
           "latency:  min %.1f us, p50 %.1f us, p90 %.1f us, p99 %.1f us, "
           "p99.9 %.1f us, max %.1f us\n",

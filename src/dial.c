@@ -7,6 +7,7 @@
 #include <string.h>
 
 static void try_next(dial_t *d);
+static void on_attempt_closed(uv_handle_t *handle);
 
 static void trace(dial_t *d, const char *fmt, ...) {
   char step[256];
@@ -19,6 +20,17 @@ static void trace(dial_t *d, const char *fmt, ...) {
   d->trace(d, step);
 }
 
+void dial_cancel(dial_t *d) {
+  if (!d->cb_pending || d->cancelled)
+    return;
+  d->cancelled = 1;
+  /* A pending lookup ends with UV_EAI_CANCELED; a pending connect is
+   * ended by closing its handle. Either way on_* then calls finish. */
+  uv_cancel((uv_req_t *)&d->resolver);
+  if (d->connecting && !uv_is_closing((uv_handle_t *)d->tcp))
+    uv_close((uv_handle_t *)d->tcp, on_attempt_closed);
+}
+
 void dial_format_target(const char *host, int port, char *buf, size_t size) {
   if (strchr(host, ':') != NULL && host[0] != '[')
     snprintf(buf, size, "[%s]:%d", host, port);
@@ -27,6 +39,7 @@ void dial_format_target(const char *host, int port, char *buf, size_t size) {
 }
 
 static void finish(dial_t *d, int status) {
+  d->cb_pending = 0;
   if (d->addrs != NULL) {
     uv_freeaddrinfo(d->addrs);
     d->addrs = d->next = NULL;
@@ -36,6 +49,10 @@ static void finish(dial_t *d, int status) {
 
 static void fail(dial_t *d, int err, const char *what) {
   char target[ADDR_STR_SIZE + 256];
+  if (d->cancelled) {
+    finish(d, UV_ECANCELED);
+    return;
+  }
   dial_format_target(d->host, d->port, target, sizeof(target));
   log_line("dial tcp %s: %s%s (%s)", target, what, uv_err_name(err),
            uv_strerror(err));
@@ -51,6 +68,14 @@ static void on_attempt_closed(uv_handle_t *handle) {
 
 static void on_connect(uv_connect_t *req, int status) {
   dial_t *d = req->data;
+  d->connecting = 0;
+  if (uv_is_closing((uv_handle_t *)d->tcp))
+    return; /* dial_cancel closed it: on_attempt_closed goes on */
+  if (d->cancelled && status == 0) {
+    d->last_error = UV_ECANCELED;
+    uv_close((uv_handle_t *)d->tcp, on_attempt_closed);
+    return;
+  }
   if (status < 0) {
     trace(d, "connect to %s failed: %s", d->addr, uv_err_name(status));
     d->last_error = status;
@@ -64,6 +89,10 @@ static void try_next(dial_t *d) {
   struct addrinfo *ai;
   int err;
 
+  if (d->cancelled) {
+    finish(d, UV_ECANCELED);
+    return;
+  }
   while ((ai = d->next) != NULL) {
     d->next = ai->ai_next;
     if (addr_format(ai->ai_addr, d->addr, sizeof(d->addr)) != 0)
@@ -77,8 +106,10 @@ static void try_next(dial_t *d) {
     trace(d, "connecting to %s", d->addr);
     d->connect_req.data = d;
     err = uv_tcp_connect(&d->connect_req, d->tcp, ai->ai_addr, on_connect);
-    if (err == 0)
+    if (err == 0) {
+      d->connecting = 1;
       return;
+    }
     d->last_error = err;
     uv_close((uv_handle_t *)d->tcp, on_attempt_closed);
     return;
@@ -99,8 +130,10 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
   struct addrinfo *ai;
   int count = 0;
 
-  if (status < 0) {
-    fail(d, status, "lookup failed: ");
+  if (status < 0 || d->cancelled) {
+    if (res != NULL)
+      uv_freeaddrinfo(res);
+    fail(d, status < 0 ? status : UV_ECANCELED, "lookup failed: ");
     return;
   }
   for (ai = res; ai != NULL; ai = ai->ai_next)
@@ -121,6 +154,9 @@ void dial_start(dial_t *d, uv_loop_t *loop, uv_tcp_t *tcp, const char *host,
   d->trace = trace_cb;
   d->addrs = d->next = NULL;
   d->last_error = 0;
+  d->cancelled = 0;
+  d->connecting = 0;
+  d->cb_pending = 1;
   d->addr[0] = '\0';
   d->resolver.data = d;
   trace(d, "resolving %s port %d", host, port);

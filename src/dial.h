@@ -28,6 +28,9 @@ struct dial_s {
   struct addrinfo *addrs; /* freed before cb */
   struct addrinfo *next;  /* the next address to try */
   int last_error;
+  int cancelled;
+  int cb_pending; /* started, cb not yet run */
+  int connecting; /* a connect is in flight on tcp */
   char addr[ADDR_STR_SIZE]; /* the address tried last, or connected */
 };
 
@@ -35,6 +38,10 @@ struct dial_s {
  * dial_start if the lookup cannot even start). trace may be NULL. */
 void dial_start(dial_t *dial, uv_loop_t *loop, uv_tcp_t *tcp, const char *host,
                 int port, dial_cb cb, dial_trace_cb trace);
+
+/* Gives up (Ctrl-C): cb runs with UV_ECANCELED once the handle is closed,
+ * and nothing more is logged. No-op once cb has run. */
+void dial_cancel(dial_t *dial);
 
 /* "host:port" with IPv6 literals bracketed, for messages. */
 void dial_format_target(const char *host, int port, char *buf, size_t size);

@@ -336,6 +336,14 @@ static options_result_t check(options_t *o, unsigned long long seen, char *err,
     return fail(err, err_size,
                 "--close-after and --count/--forever cannot be used "
                 "together");
+  if (o->role == ROLE_BENCH && o->duration_ms == 0)
+    return fail(err, err_size, "--duration must be more than 0");
+  if (o->ping && o->timeout_ms == 0)
+    return fail(err, err_size, "--timeout must be more than 0");
+  if (o->verbose && (o->ping || o->use_stdin))
+    return fail(err, err_size,
+                "--verbose applies only to the tutorial client (without "
+                "--count, --forever or --stdin)");
   if (seen_opt(seen, "count") && seen_opt(seen, "forever"))
     return fail(err, err_size, "--count and --forever cannot be used together");
   if (o->role == ROLE_CLIENT && !o->ping) {

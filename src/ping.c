@@ -69,6 +69,8 @@ static void finish(ping_t *p, int failed) {
     print_summary(p);
   if (p->tcp_open)
     close_handle(p, (uv_handle_t *)&p->tcp);
+  else
+    dial_cancel(&p->dial);
   close_handle(p, (uv_handle_t *)&p->timer);
   close_handle(p, (uv_handle_t *)&p->sigint);
 }
@@ -192,12 +194,20 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
 static void on_dialed(dial_t *dial, int status) {
   ping_t *p = dial->data;
 
+  p->open_handles--; /* the dial's */
   if (status < 0) {
-    finish(p, 1);
+    if (p->finished)
+      maybe_done(p);
+    else
+      finish(p, 1);
     return;
   }
   p->tcp_open = 1;
   p->open_handles++;
+  if (p->finished) { /* interrupted while connecting */
+    close_handle(p, (uv_handle_t *)&p->tcp);
+    return;
+  }
   p->connect_ns = uv_hrtime() - p->start_ns;
   addr_format_tcp(&p->tcp, 1, p->peer, sizeof(p->peer));
   printf("PING %s: %lu data bytes, connected in %.3f ms\n", p->peer,
@@ -234,6 +244,7 @@ void ping_start(ping_t *p, uv_loop_t *loop, const ping_config_t *config,
   if (config->size == 0)
     memcpy(p->payload, config->message, p->len);
   uv_signal_start(&p->sigint, on_sigint, SIGINT);
+  p->open_handles++; /* the dial's, until on_dialed */
   p->dial.data = p;
   dial_start(&p->dial, loop, &p->tcp, config->host, config->port, on_dialed,
              NULL);

@@ -12,8 +12,10 @@
 struct relay_chunk_s {
   uv_write_t req;
   relay_t *relay;
-  relay_chunk_t *next; /* file output queue */
+  relay_chunk_t *next; /* file output queue, or the queue to verify */
   size_t len;
+  size_t verified; /* sent chunks: bytes the echo has matched so far */
+  int written;     /* sent chunks: the write callback ran */
   char data[RELAY_CHUNK];
 };
 
@@ -23,6 +25,7 @@ static void on_alloc_chunk(uv_handle_t *handle, size_t suggested,
                            uv_buf_t *buf);
 static void on_tcp_read(uv_stream_t *stream, ssize_t nread,
                         const uv_buf_t *buf);
+static int verify_echo(relay_t *r, const char *data, size_t len);
 
 static void maybe_done(relay_t *r) {
   if (r->open_handles == 0 && r->done_cb != NULL && !r->in.busy &&
@@ -33,6 +36,12 @@ static void maybe_done(relay_t *r) {
       relay_chunk_t *next = r->out_head->next;
       free(r->out_head);
       r->out_head = next;
+    }
+    /* Sent chunks never echoed (all written: the handles are closed). */
+    while (r->v_head != NULL) {
+      relay_chunk_t *next = r->v_head->next;
+      free(r->v_head);
+      r->v_head = next;
     }
     uv_tty_reset_mode();
     cb(r, r->failed ? 1 : 0);
@@ -63,6 +72,8 @@ static void finish(relay_t *r, int failed) {
              r->sent == r->echoed && !failed ? "" : ": INCOMPLETE");
   if (r->tcp_open)
     close_handle(r, (uv_handle_t *)&r->tcp);
+  else if (r->dialing)
+    dial_cancel(&r->dial);
   close_handle(r, (uv_handle_t *)&r->sigint);
   if (!r->in.is_file && r->in.stream != NULL)
     close_handle(r, (uv_handle_t *)r->in.stream);
@@ -213,11 +224,8 @@ static void on_tcp_read(uv_stream_t *stream, ssize_t nread,
     }
     return;
   }
-  r->echoed += (uint64_t)nread;
-  if (r->echoed > r->sent) {
+  if (verify_echo(r, c->data, (size_t)nread) != 0) {
     free(c);
-    log_line("the server sent %llu bytes more than it was sent",
-             (unsigned long long)(r->echoed - r->sent));
     finish(r, 1);
     return;
   }
@@ -232,21 +240,62 @@ static void on_tcp_read(uv_stream_t *stream, ssize_t nread,
 
 /* --- standard input ----------------------------------------------------- */
 
+/* A sent chunk is freed once written and fully matched by the echo. */
+static void release_sent(relay_chunk_t *c) {
+  if (c->written && c->verified == c->len)
+    free(c);
+}
+
 static void on_tcp_write(uv_write_t *req, int status) {
   relay_chunk_t *c = container_of(req, relay_chunk_t, req);
   relay_t *r = c->relay;
-  free(c);
+  c->written = 1;
   if (status < 0) {
+    release_sent(c); /* else still queued: freed with the queue */
     if (status != UV_ECANCELED)
       fail(r, "Error writing TCP session", status);
     return;
   }
-  if (r->in_paused && !r->finished &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&r->tcp) <=
-          RELAY_LOW_WATER) {
+  release_sent(c);
+}
+
+/* Compares echoed bytes with what was sent, in order; resumes the input
+ * once little is left unconfirmed. Returns -1 on a difference. */
+static int verify_echo(relay_t *r, const char *data, size_t len) {
+  while (len > 0 && r->v_head != NULL) {
+    relay_chunk_t *c = r->v_head;
+    size_t n = c->len - c->verified;
+    size_t i;
+    if (n > len)
+      n = len;
+    for (i = 0; i < n; i++) {
+      if (data[i] != c->data[c->verified + i]) {
+        log_line("the echo differs from what was sent at byte %llu",
+                 (unsigned long long)(r->echoed + i));
+        return -1;
+      }
+    }
+    c->verified += n;
+    r->echoed += n;
+    data += n;
+    len -= n;
+    if (c->verified == c->len) {
+      r->v_head = c->next;
+      if (r->v_head == NULL)
+        r->v_tail = NULL;
+      release_sent(c);
+    }
+  }
+  if (len > 0) {
+    log_line("the server sent %llu byte%s more than it was sent",
+             (unsigned long long)len, len == 1 ? "" : "s");
+    return -1;
+  }
+  if (r->in_paused && !r->finished && r->sent - r->echoed <= RELAY_LOW_WATER) {
     r->in_paused = 0;
     read_stdin(r);
   }
+  return 0;
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -277,15 +326,25 @@ static void send_chunk(relay_t *r, relay_chunk_t *c, size_t len) {
   int err;
   c->relay = r;
   c->len = len;
+  c->verified = 0;
+  c->written = 0;
+  c->next = NULL;
   err = uv_write(&c->req, (uv_stream_t *)&r->tcp, &buf, 1, on_tcp_write);
   if (err != 0) {
     free(c);
     fail(r, "Error writing TCP session", err);
     return;
   }
+  /* Kept until the echo matched it. */
+  if (r->v_tail != NULL)
+    r->v_tail->next = c;
+  else
+    r->v_head = c;
+  r->v_tail = c;
   r->sent += len;
-  if (uv_stream_get_write_queue_size((uv_stream_t *)&r->tcp) >=
-      RELAY_HIGH_WATER)
+  /* Input pauses while much is sent and not yet echoed back: that bounds
+   * both the queue to the server and what is kept to verify. */
+  if (r->sent - r->echoed >= RELAY_HIGH_WATER)
     r->in_paused = 1;
 }
 
@@ -399,12 +458,21 @@ static void on_dialed(dial_t *dial, int status) {
   char peer[ADDR_STR_SIZE];
   int err;
 
+  r->dialing = 0;
+  r->open_handles--; /* the dial's */
   if (status < 0) {
-    finish(r, 1);
+    if (r->finished)
+      maybe_done(r);
+    else
+      finish(r, 1);
     return;
   }
   r->tcp_open = 1;
   r->open_handles++;
+  if (r->finished) { /* interrupted while connecting */
+    close_handle(r, (uv_handle_t *)&r->tcp);
+    return;
+  }
   if (!r->quiet) {
     addr_format_tcp(&r->tcp, 1, peer, sizeof(peer));
     log_line("TCP session open to %s", peer);
@@ -449,5 +517,7 @@ void relay_start(relay_t *r, uv_loop_t *loop, const char *host, int port,
     return;
   }
   r->dial.data = r;
+  r->dialing = 1;
+  r->open_handles++; /* the dial's, until on_dialed */
   dial_start(&r->dial, loop, &r->tcp, host, port, on_dialed, NULL);
 }

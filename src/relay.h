@@ -9,9 +9,11 @@
 #include <stdint.h>
 #include <uv.h>
 
-/* Pause the side that produces once this much waits to be written. */
-#define RELAY_HIGH_WATER (1024 * 1024)
-#define RELAY_LOW_WATER (256 * 1024)
+/* Input pauses once this much is sent and not yet echoed (it is kept to
+ * compare with the echo), and output reading once this much waits for
+ * standard output; each resumes below the low mark. */
+#define RELAY_HIGH_WATER (4 * 1024 * 1024)
+#define RELAY_LOW_WATER (1024 * 1024)
 #define RELAY_CHUNK 65536
 
 typedef struct relay_s relay_t;
@@ -44,10 +46,12 @@ struct relay_s {
   relay_end_t in, out;
   relay_chunk_t *out_head, *out_tail; /* file output, written in order */
   relay_chunk_t *in_chunk;            /* file input being read into */
+  relay_chunk_t *v_head, *v_tail;     /* sent, not yet matched by the echo */
   uint64_t sent;        /* bytes read from stdin and written to the server */
   uint64_t echoed;      /* bytes read back from the server */
   uint64_t out_pending; /* echoed, not yet written to stdout */
   int tcp_open;
+  int dialing;
   int in_eof;
   int in_paused;
   int tcp_paused;

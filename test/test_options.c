@@ -232,6 +232,9 @@ static void test_client_modes(void **state) {
   char *lone_interval[] = {"tcpecho", "-c", "-i", "1"};
   char *lone_size[] = {"tcpecho", "-c", "-S", "10"};
   char *zero_size[] = {"tcpecho", "-c", "-n", "1", "-S", "0"};
+  char *zero_timeout[] = {"tcpecho", "-c", "-n", "1", "-W", "0"};
+  char *ping_verbose[] = {"tcpecho", "-c", "-n", "1", "-v"};
+  char *bench_zero[] = {"tcpecho", "-b", "-d", "0"};
   options_t o;
   (void)state;
   assert_int_equal(parse(ARGC(ping), ping, &o), OPTIONS_RUN);
@@ -259,6 +262,11 @@ static void test_client_modes(void **state) {
                "--interval needs --count or --forever");
   expect_error(ARGC(lone_size), lone_size, "--size needs --count");
   expect_error(ARGC(zero_size), zero_size, "invalid value '0' for -S");
+  expect_error(ARGC(zero_timeout), zero_timeout,
+               "--timeout must be more than 0");
+  expect_error(ARGC(ping_verbose), ping_verbose,
+               "--verbose applies only to the tutorial client");
+  expect_error(ARGC(bench_zero), bench_zero, "--duration must be more than 0");
 }
 
 static void test_bench_options(void **state) {
