@@ -85,9 +85,9 @@ static void test_sigterm_with_open_session(void **state) {
   wait_log(client, "reading data from server: Hi, beyondyyh\n");
   wait_log(server, "reading data from client: Hi, beyondyyh\n");
   stop_server(server, SIGTERM);
-  assert_non_null(
-      strstr(server->err, "shutting down on SIGTERM: closing 1 TCP session "
-                          "(drain timeout 5 s)\n"));
+  assert_non_null(strstr(server->err,
+                         "shutting down on SIGTERM: closing 1 TCP session "
+                         "(drain timeout 5 s)\n"));
   wait_exit(client, 1);
   assert_non_null(strstr(client->err, "Error reading TCP session: EOF\n"));
   free(server);
