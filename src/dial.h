@@ -29,8 +29,8 @@ struct dial_s {
   struct addrinfo *next;  /* the next address to try */
   int last_error;
   int cancelled;
-  int cb_pending; /* started, cb not yet run */
-  int connecting; /* a connect is in flight on tcp */
+  int cb_pending;           /* started, cb not yet run */
+  int connecting;           /* a connect is in flight on tcp */
   char addr[ADDR_STR_SIZE]; /* the address tried last, or connected */
 };
 

@@ -251,7 +251,7 @@ static int run_bench(const options_t *opts) {
 
 int main(int argc, char **argv) {
   options_t opts;
-  char err[256];
+  char err[1024];
 
   switch (options_parse(argc, argv, &opts, err, sizeof(err))) {
   case OPTIONS_HELP:

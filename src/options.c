@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "log.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,6 +156,13 @@ static options_result_t fail(char *err, size_t err_size, const char *fmt, ...) {
   return OPTIONS_ERROR;
 }
 
+/* Text from the command line inside an error: escaped (and shortened) so
+ * that the message stays one line. */
+static const char *quoted(char *buf, const char *s, size_t len) {
+  log_escape(buf, LOG_ESCAPED_SIZE, s, len);
+  return buf;
+}
+
 static const opt_spec_t *find_long(const char *name, size_t len) {
   size_t i;
   for (i = 0; i < OPT_COUNT; i++) {
@@ -229,6 +238,7 @@ static void *field(options_t *o, const opt_spec_t *spec) {
 static options_result_t apply(options_t *o, const opt_spec_t *spec,
                               const char *shown, const char *value, char *err,
                               size_t err_size) {
+  char q[LOG_ESCAPED_SIZE];
   unsigned long long v;
 
   switch (spec->kind) {
@@ -253,7 +263,7 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
     if (parse_uint(value, spec->max, &v) != 0)
       return fail(err, err_size,
                   "invalid port '%s': expected an integer from 0 to 65535",
-                  value);
+                  quoted(q, value, strlen(value)));
     *(int *)field(o, spec) = (int)v;
     break;
   case KIND_UINT:
@@ -261,7 +271,7 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
       return fail(err, err_size,
                   "invalid value '%s' for %s: expected an integer from %llu "
                   "to %llu",
-                  value, shown, spec->min, spec->max);
+                  quoted(q, value, strlen(value)), shown, spec->min, spec->max);
     *(unsigned long long *)field(o, spec) = v;
     if (spec->offset == F(count))
       o->ping = 1;
@@ -271,7 +281,7 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
       return fail(err, err_size,
                   "invalid value '%s' for %s: expected seconds from 0 to "
                   "%llu, like 10 or 0.5",
-                  value, shown, spec->max);
+                  quoted(q, value, strlen(value)), shown, spec->max);
     *(unsigned long long *)field(o, spec) = v;
     break;
   case KIND_HELP:
@@ -389,13 +399,15 @@ options_result_t options_parse(int argc, char **argv, options_t *o, char *err,
     const opt_spec_t *spec;
     const char *value = NULL;
     char shown[32];
+    char q[LOG_ESCAPED_SIZE];
 
     if (!only_operands && strcmp(arg, "--") == 0) {
       only_operands = 1;
       continue;
     }
     if (only_operands || arg[0] != '-' || arg[1] == '\0')
-      return fail(err, err_size, "unexpected argument '%s'", arg);
+      return fail(err, err_size, "unexpected argument '%s'",
+                  quoted(q, arg, strlen(arg)));
 
     if (arg[1] == '-') {
       const char *name = arg + 2;
@@ -403,7 +415,8 @@ options_result_t options_parse(int argc, char **argv, options_t *o, char *err,
       size_t len = eq ? (size_t)(eq - name) : strlen(name);
       spec = find_long(name, len);
       if (spec == NULL)
-        return fail(err, err_size, "unknown option '--%.*s'", (int)len, name);
+        return fail(err, err_size, "unknown option '--%s'",
+                    quoted(q, name, len));
       snprintf(shown, sizeof(shown), "--%s", spec->long_name);
       if (eq != NULL) {
         if (spec->kind <= KIND_FLAG || spec->kind >= KIND_HELP)
@@ -416,8 +429,8 @@ options_result_t options_parse(int argc, char **argv, options_t *o, char *err,
       for (p = arg + 1; *p != '\0'; p++) {
         spec = find_short(*p);
         if (spec == NULL)
-          return fail(err, err_size, "unknown option '-%c'", *p);
-        snprintf(shown, sizeof(shown), "-%c", *p);
+          return fail(err, err_size, "unknown option '-%s'", quoted(q, p, 1));
+        snprintf(shown, sizeof(shown), "-%c", *p); /* a known option */
         if (spec->kind > KIND_FLAG && spec->kind < KIND_HELP) {
           if (p[1] != '\0')
             value = p + 1;

@@ -6,6 +6,9 @@
 
 #include <signal.h>
 #include <string.h>
+#ifndef _WIN32
+#include <sys/resource.h>
+#endif
 
 #ifdef _WIN32
 
@@ -16,6 +19,16 @@ void platform_localtime(time_t t, struct tm *out) {
 
 void platform_ignore_sigpipe(void) {}
 
+uint64_t platform_fd_limit(void) {
+  return 0;
+}
+
+int platform_fds_nearly_exhausted(const uv_handle_t *handle, uint64_t limit) {
+  (void)handle;
+  (void)limit;
+  return 0;
+}
+
 #else
 
 void platform_localtime(time_t t, struct tm *out) {
@@ -25,6 +38,22 @@ void platform_localtime(time_t t, struct tm *out) {
 
 void platform_ignore_sigpipe(void) {
   signal(SIGPIPE, SIG_IGN);
+}
+
+uint64_t platform_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return 0;
+  return (uint64_t)rl.rlim_cur;
+}
+
+/* Descriptors are handed out lowest first, so the number of the newest
+ * tells how many are in use; libuv keeps one in reserve for EMFILE. */
+int platform_fds_nearly_exhausted(const uv_handle_t *handle, uint64_t limit) {
+  uv_os_fd_t fd;
+  if (limit == 0 || uv_fileno(handle, &fd) != 0 || fd < 0)
+    return 0;
+  return (uint64_t)fd + 3 >= limit;
 }
 
 #endif

@@ -3,6 +3,7 @@
 #include "addr.h"
 #include "container_of.h"
 #include "log.h"
+#include "platform.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,7 @@ int server_listen(server_t *server) {
   addr_format_tcp(&server->listener, 0, where, sizeof(where));
   log_line("listening on %s", where);
   server->listening = 1;
+  server->fd_limit = platform_fd_limit(); /* read once, not per accept */
 
   if (server->config.idle_timeout_ms > 0) {
     /* Sweep often enough that a session outlives its timeout by at most a
@@ -153,7 +155,16 @@ int server_port(const server_t *server) {
   return addr_port((struct sockaddr *)&ss);
 }
 
+static void on_timer_closed(uv_handle_t *handle);
+
 static void maybe_closed(server_t *server) {
+  /* The last session is gone: the drain's deadline is moot. */
+  if (server->closing && server->drain_timer_on &&
+      server->stats.sessions_open == 0) {
+    server->drain_timer_on = 0;
+    server->drain_timer.data = server;
+    uv_close((uv_handle_t *)&server->drain_timer, on_timer_closed);
+  }
   if (server->closing && !server->listener_open && server->timers_open == 0 &&
       server->rejects_open == 0 && server->stats.sessions_open == 0 &&
       server->closed_cb != NULL) {
@@ -419,6 +430,17 @@ static void on_connection(uv_stream_t *listener, int status) {
     return;
   }
   server->stats.sessions_accepted++;
+  /* libuv closes connections it cannot accept for want of descriptors
+   * without telling us (its EMFILE reserve): say so when the one just
+   * accepted took the last ones. */
+  if (platform_fds_nearly_exhausted((uv_handle_t *)&s->tcp, server->fd_limit)) {
+    server->stats.errors++;
+    if (log_due(server, &server->last_accept_error_log_ms))
+      log_line("Error accepting TCP session: EMFILE (too many open files): "
+               "%lu sessions open; new connections are closed until "
+               "descriptors free up, open sessions are not affected",
+               (unsigned long)server->stats.sessions_open);
+  }
   if (server->stats.sessions_open > server->stats.peak_sessions)
     server->stats.peak_sessions = server->stats.sessions_open;
   session_touch(s);

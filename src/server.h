@@ -55,6 +55,7 @@ struct server_s {
   server_closed_cb closed_cb;
   server_stats_t stats;
   server_stats_t last_stats; /* at the previous --stats line */
+  uint64_t fd_limit;         /* descriptors the process may open; 0: no limit */
   uint64_t last_reject_log_ms;
   uint64_t last_accept_error_log_ms;
   int read_buf_busy;

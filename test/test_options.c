@@ -181,6 +181,10 @@ static void test_syntax_errors(void **state) {
   char *after_dashes[] = {"tcpecho", "--server", "--", "--quiet"};
   char *lone_dash[] = {"tcpecho", "--server", "-"};
   char *empty_host[] = {"tcpecho", "--client", "--host", ""};
+  char *newline[] = {"tcpecho", "--server", "x\ny"};
+  char *newline_port[] = {"tcpecho", "--server", "-p", "1\n2"};
+  char *newline_opt[] = {"tcpecho", "--a\nb"};
+  char *newline_short[] = {"tcpecho", "-\n"};
   (void)state;
   expect_error(ARGC(unknown_long), unknown_long, "unknown option '--prot'");
   expect_error(ARGC(unknown_short), unknown_short, "unknown option '-x'");
@@ -192,6 +196,11 @@ static void test_syntax_errors(void **state) {
                "unexpected argument '--quiet'");
   expect_error(ARGC(lone_dash), lone_dash, "unexpected argument '-'");
   expect_error(ARGC(empty_host), empty_host, "empty value for --host");
+  /* The user's text is escaped: the error stays one line. */
+  expect_error(ARGC(newline), newline, "unexpected argument 'x\\ny'");
+  expect_error(ARGC(newline_port), newline_port, "invalid port '1\\n2'");
+  expect_error(ARGC(newline_opt), newline_opt, "unknown option '--a\\nb'");
+  expect_error(ARGC(newline_short), newline_short, "unknown option '-\\n'");
 }
 
 static void test_server_options(void **state) {

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Fuzzes the two pure parsers with libFuzzer: options_parse (argument
+# vectors) and log_escape (arbitrary bytes), each built with clang and
+# ASan + UBSan, each run for a bounded time from a small seed corpus made
+# here. Any crash, sanitizer report, leak, timeout or broken invariant
+# fails, and the input that did it is printed.
+#
+# Usage: .ci/fuzz.sh [SECONDS_PER_TARGET]   (default: 30)
+# Needs clang (Debian: apt-get install clang).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+die() { printf 'fuzz: %s\n' "$*" >&2; exit 1; }
+step() { printf '\n--> %s\n' "$*"; }
+
+secs=${1:-30}
+case $secs in '' | *[!0-9]*) die "seconds must be a whole number: '$secs'" ;; esac
+command -v clang >/dev/null || die "clang not found (apt-get install clang)"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cflags=(-g -O1 -Wall -Wextra -Werror -Isrc
+  "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
+  -fno-omit-frame-pointer)
+
+step "build (clang $(clang -dumpversion))"
+# log.c's platform seam needs libuv (Debian: libuv1-dev).
+read -r -a uv <<<"$(pkg-config --cflags --libs libuv 2>/dev/null || echo -luv)"
+clang "${cflags[@]}" test/fuzz/fuzz_options.c src/options.c src/log.c \
+  src/platform.c "${uv[@]}" -o "$work/fuzz_options" ||
+  die "building fuzz_options failed"
+clang "${cflags[@]}" test/fuzz/fuzz_log.c src/log.c src/platform.c \
+  "${uv[@]}" -o "$work/fuzz_log" || die "building fuzz_log failed"
+
+step "seed corpus"
+# options: one file per argument vector, arguments separated by NUL bytes.
+seed() { # DIR NAME ARG...
+  local dir=$1 name=$2
+  shift 2
+  mkdir -p "$dir"
+  if [ $# -gt 0 ]; then
+    printf '%s\0' "$@" | head -c -1 >"$dir/$name"
+  else
+    : >"$dir/$name"
+  fi
+}
+so="$work/seed_options"
+seed "$so" empty
+seed "$so" server --server
+seed "$so" server_all --server --host 127.0.0.1 --port 0 --quiet \
+  --max-conns 5 --idle-timeout 0.3 --drain-timeout 5 --stats 0.2
+seed "$so" server_eq --server --port=8000 --stats=1.5
+seed "$so" client -c -H localhost -p8000 -m 'Hi, beyondyyh' -t 10 -v
+seed "$so" bundled -cq -p 9000
+seed "$so" ping --client --count 3 --interval 0.2 --timeout 1 --size 64
+seed "$so" forever --client --forever -S 16
+seed "$so" stdin --client --stdin
+seed "$so" bench --bench -C 4 -P 8 -d 1 --warmup 0 -r 1000 -T 2 --json
+seed "$so" help --help
+seed "$so" version -V
+seed "$so" dashdash --server -- x
+seed "$so" bad_port --server --port 65536
+seed "$so" bad_secs --client --close-after 1.2345x
+seed "$so" two_roles --server --client
+# log: bytes to escape.
+sl="$work/seed_log"
+mkdir -p "$sl"
+printf 'Hi, beyondyyh' >"$sl/text"
+printf 'tab\there\\ \r\n\0\001\177\200\377' >"$sl/escapes"
+head -c 64 /dev/zero >"$sl/zeros64"
+head -c 65 /dev/zero | tr '\0' 'a' >"$sl/a65"
+head -c 300 /dev/zero | tr '\0' '\377' >"$sl/ff300"
+
+failed=()
+run() { # NAME SEEDS
+  local name=$1 seeds=$2 corpus="$work/corpus_$1" rc=0
+  mkdir -p "$corpus" "$work/artifacts_$name"
+  step "$name for ${secs} s"
+  (cd "$work" && "./$name" -max_total_time="$secs" -rss_limit_mb=2048 \
+    -timeout=10 -max_len=4096 -print_final_stats=1 \
+    -artifact_prefix="$work/artifacts_$name/" "$corpus" "$seeds") || rc=$?
+  if [ "$rc" -ne 0 ] || [ -n "$(ls -A "$work/artifacts_$name")" ]; then
+    for f in "$work/artifacts_$name"/*; do
+      [ -e "$f" ] || continue
+      printf '%s, input as bytes:\n' "$(basename "$f")" >&2
+      od -An -c "$f" | head -n 20 >&2
+    done
+    printf 'fuzz: %s failed (exit status %s)\n' "$name" "$rc" >&2
+    failed+=("$name")
+    return 0
+  fi
+  printf '%s: no failure, %s inputs in the corpus\n' "$name" \
+    "$(find "$corpus" -type f | wc -l)"
+}
+run fuzz_options "$so"
+run fuzz_log "$sl"
+
+step "done"
+[ ${#failed[@]} -eq 0 ] || die "failures in: ${failed[*]}"
+echo "fuzzing found nothing"
