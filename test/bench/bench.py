@@ -222,7 +222,7 @@ def epoll_load_cmd(bins, sc, port, duration, warmup):
 # ======================================================================
 def tcpecho_load_cmd(tcpecho, sc, port, duration, warmup):
     if sc["mode"] not in ("pingpong", "stream"):
-        return None  # add --mode here when tcpecho --bench grows one
+        return None  # churn and idle: tcpecho --bench has no such modes
     return [tcpecho, "--bench", "--host", "127.0.0.1", "--port", str(port),
             "--connections", str(sc["connections"]), "--size", str(sc["size"]),
             "--pipeline", str(sc["pipeline"]), "--duration", str(duration),
@@ -308,10 +308,24 @@ def last_json(lines):
         line = line.strip()
         if line.startswith("{"):
             try:
-                return json.loads(line)
+                return normalize(json.loads(line))
             except ValueError:
                 pass
     return None
+
+
+def normalize(res):
+    """tcpecho --bench nests latency and errors: flatten them to the keys
+    epoll_load prints, so both generators feed the same tables."""
+    lat = res.get("latency_us")
+    if isinstance(lat, dict):
+        res.setdefault("p50_us", lat.get("p50"))
+        res.setdefault("p99_us", lat.get("p99"))
+    if isinstance(res.get("errors"), dict):
+        res["error_kinds"] = res["errors"]
+        res["errors"] = res["errors"].get("total", 1)
+    res.setdefault("sessions_per_s", 0)
+    return res
 
 
 def setup_allowance(sc):
