@@ -330,10 +330,15 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     session_touch(s);
     session_echo(s, buf->base, (size_t)nread);
   } else if (nread == UV_EOF) {
-    /* The peer sent FIN: echo what is still queued, then FIN back. */
+    /* The peer sent FIN: echo what is still queued, then FIN back. With
+     * nothing queued, closing sends that FIN at once (nothing unread is
+     * left to turn it into a reset), a shutdown() and a loop turn less. */
     log_line("Error reading TCP session: EOF");
     s->eof = 1;
-    session_shutdown(s);
+    if (s->write_pending == 0)
+      session_close(s);
+    else
+      session_shutdown(s);
   } else if (nread < 0) {
     session_fail(s, "Error reading TCP session", (int)nread);
   }
