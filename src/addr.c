@@ -76,3 +76,10 @@ int addr_resolve(uv_loop_t *loop, uv_getaddrinfo_t *req, uv_getaddrinfo_cb cb,
   snprintf(service, sizeof(service), "%d", port);
   return uv_getaddrinfo(loop, req, cb, host, service, &hints);
 }
+
+void addr_format_target(const char *host, int port, char *buf, size_t size) {
+  if (strchr(host, ':') != NULL && host[0] != '[')
+    snprintf(buf, size, "[%s]:%d", host, port);
+  else
+    snprintf(buf, size, "%s:%d", host, port);
+}

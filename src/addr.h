@@ -19,6 +19,10 @@ int addr_port(const struct sockaddr *sa);
  * handle; writes "?" when it is not known. */
 void addr_format_tcp(const uv_tcp_t *tcp, int peer, char *buf, size_t size);
 
+/* "host:port" with IPv6 literals bracketed, as Go writes them: for
+ * messages about a host as the user gave it. */
+void addr_format_target(const char *host, int port, char *buf, size_t size);
+
 /* Starts resolving host and port for TCP with uv_getaddrinfo; a synchronous
  * lookup when cb is NULL. "[::1]" is accepted as "::1". passive asks for
  * addresses to listen on. Returns 0 or a UV_* error. */

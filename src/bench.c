@@ -4,13 +4,16 @@
 #include "container_of.h"
 #include "log.h"
 #include "pattern.h"
+#include "signals.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #define BENCH_READ_BUF_SIZE 65536
+#define BENCH_CONNECT_CHECK_MS                                                 \
+  50                                /* how often connects are checked for      \
+                                       --connect-timeout */
 #define BENCH_CONNECTS_IN_FLIGHT 32 /* per loop: spares small backlogs */
 #define BENCH_OPEN_LOOP_MAX_IN_FLIGHT 1024
 #define BENCH_DRAIN_NS 2000000000ULL /* to wait for the last echoes */
@@ -25,17 +28,22 @@ typedef struct conn_s {
   uv_connect_t connect_req;
   worker_t *worker;
   uint64_t seed;
-  uint64_t sent;     /* bytes of its stream handed to the socket */
-  uint64_t verified; /* bytes of its stream echoed and checked */
-  uint64_t *stamps;  /* ring: send (or due) time of each message in flight */
+  uint64_t target;     /* bytes of its stream due to be sent so far */
+  uint64_t sent;       /* bytes of its stream handed to the socket */
+  uint64_t verified;   /* bytes of its stream echoed and checked */
+  uint64_t connect_ns; /* when its connect started */
+  uint64_t *stamps;    /* ring: send (or due) time of each message in flight */
   uint32_t head, count, cap;
   uint64_t next_due; /* open loop */
   uint64_t interval; /* open loop, ns */
   int open;
+  int connecting;
+  int timed_out;    /* its connect outlived --connect-timeout */
+  int write_queued; /* a chunk waits in libuv: the next one waits for it */
   int failed;
 } conn_t;
 
-/* The part of a send that uv_try_write could not write at once. */
+/* The part of a chunk that uv_try_write could not write at once. */
 typedef struct send_s {
   uv_write_t req;
   size_t len;
@@ -63,9 +71,8 @@ struct worker_s {
   uint64_t measure_start, measure_end;
   counters_t c;
   histogram_t *latency;
-  char *scratch; /* messages are generated here */
-  size_t scratch_size;
   int read_buf_busy;
+  char scratch[BENCH_CHUNK]; /* the stream is made here, a chunk at a time */
   char read_buf[BENCH_READ_BUF_SIZE];
   uv_mutex_t lock; /* guards shown, for the live line */
   counters_t shown;
@@ -76,6 +83,7 @@ typedef struct bench_s {
   uv_mutex_t lock;   /* guards stop, connect_error and done */
   int stop;          /* Ctrl-C: end the measurement now */
   int connect_error; /* the first one, for the report */
+  int local_error;   /* the first one of ours (ENOMEM, EMFILE), logged */
   uint64_t done;     /* loops finished */
   struct sockaddr_storage addr;
   worker_t **workers;
@@ -85,7 +93,8 @@ typedef struct bench_s {
 } bench_t;
 
 uint64_t bench_error_count(const bench_errors_t *e) {
-  return e->connect + e->corrupted + e->extra + e->missing + e->early_close;
+  return e->connect + e->corrupted + e->extra + e->missing + e->early_close +
+         e->local;
 }
 
 static void on_conn_closed(uv_handle_t *handle) {
@@ -106,43 +115,64 @@ static void conn_fail(conn_t *c, uint64_t *counter) {
   conn_close(c);
 }
 
+/* Our own failure, not the server's: said once per run, counted apart. */
+static void local_fail(conn_t *c, int err) {
+  bench_t *b = c->worker->bench;
+  uint64_t limit = platform_fd_limit();
+  int first;
+
+  uv_mutex_lock(&b->lock);
+  first = b->local_error == 0;
+  if (first)
+    b->local_error = err;
+  uv_mutex_unlock(&b->lock);
+  if (first && (err == UV_EMFILE || err == UV_ENFILE) && limit > 0)
+    log_line("bench: cannot open more sockets: %s (limit %llu)",
+             uv_strerror(err), (unsigned long long)limit);
+  else if (first)
+    log_line("bench: %s: %s (%s)",
+             err == UV_ENOMEM ? "out of memory" : "cannot open more sockets",
+             uv_err_name(err), uv_strerror(err));
+  conn_fail(c, &c->worker->c.errors.local);
+}
+
+static int is_local_error(int err) {
+  return err == UV_ENOMEM || err == UV_EMFILE || err == UV_ENFILE ||
+         err == UV_ENOBUFS;
+}
+
+static void conn_pump(conn_t *c);
+
 static void on_send(uv_write_t *req, int status) {
   send_t *s = container_of(req, send_t, req);
   conn_t *c = container_of(req->handle, conn_t, tcp);
   free(s);
-  if (status < 0 && status != UV_ECANCELED)
-    conn_fail(c, &c->worker->c.errors.early_close);
+  c->write_queued = 0;
+  if (status < 0) {
+    if (status != UV_ECANCELED)
+      conn_fail(c, &c->worker->c.errors.early_close);
+    return;
+  }
+  conn_pump(c);
 }
 
-/* Sends n messages of its stream, each stamped: straight to the socket if
- * nothing is queued, a copy of the rest queued. */
-static void conn_send(conn_t *c, uint32_t n, uint64_t stamp) {
+/* Hands the socket what is due of the stream, a chunk at a time, made in
+ * the loop's scratch: straight to the socket when it takes it now, else a
+ * copy of the rest of that chunk is queued and the next chunk waits for
+ * it. So a connection holds at most one chunk, whatever P x size. */
+static void conn_pump(conn_t *c) {
   worker_t *w = c->worker;
-  size_t size = (size_t)w->config->size, len = size * n, done = 0;
-  uv_buf_t buf;
-  send_t *s;
-  uint32_t i;
-  int r;
 
-  if (c->failed || len == 0)
-    return;
-  /* More than the scratch holds: in batches that do. */
-  while (len > w->scratch_size) {
-    uint32_t batch = (uint32_t)(w->scratch_size / size);
-    conn_send(c, batch, stamp);
-    n -= batch;
-    len = size * n;
-    if (c->failed)
-      return;
-  }
-  pattern_fill(c->seed, c->sent, w->scratch, len);
-  for (i = 0; i < n; i++) {
-    c->stamps[(c->head + c->count) % c->cap] = stamp;
-    c->count++;
-  }
-  c->sent += len;
-  buf = uv_buf_init(w->scratch, (unsigned int)len);
-  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+  while (!c->failed && !c->write_queued && c->sent < c->target) {
+    size_t len = c->target - c->sent < BENCH_CHUNK
+                     ? (size_t)(c->target - c->sent)
+                     : BENCH_CHUNK;
+    uv_buf_t buf = uv_buf_init(w->scratch, (unsigned int)len);
+    size_t done = 0;
+    send_t *s;
+    int r;
+
+    pattern_fill(c->seed, c->sent, w->scratch, len);
     r = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
     if (r > 0)
       done = (size_t)r;
@@ -150,21 +180,37 @@ static void conn_send(conn_t *c, uint32_t n, uint64_t stamp) {
       conn_fail(c, &w->c.errors.early_close);
       return;
     }
+    c->sent += len;
+    if (done == len)
+      continue;
+    s = malloc(sizeof(*s) + len - done);
+    if (s == NULL) {
+      local_fail(c, UV_ENOMEM);
+      return;
+    }
+    s->len = len - done;
+    memcpy(s + 1, w->scratch + done, s->len);
+    buf = uv_buf_init((char *)(s + 1), (unsigned int)s->len);
+    if (uv_write(&s->req, (uv_stream_t *)&c->tcp, &buf, 1, on_send) != 0) {
+      free(s);
+      conn_fail(c, &w->c.errors.early_close);
+      return;
+    }
+    c->write_queued = 1;
   }
-  if (done == len)
+}
+
+/* Sends n more messages of its stream, each stamped for its latency. */
+static void conn_send(conn_t *c, uint32_t n, uint64_t stamp) {
+  uint32_t i;
+  if (c->failed || n == 0)
     return;
-  s = malloc(sizeof(*s) + len - done);
-  if (s == NULL) {
-    conn_fail(c, &w->c.errors.early_close);
-    return;
+  for (i = 0; i < n; i++) {
+    c->stamps[(c->head + c->count) % c->cap] = stamp;
+    c->count++;
   }
-  s->len = len - done;
-  memcpy(s + 1, w->scratch + done, s->len);
-  buf = uv_buf_init((char *)(s + 1), (unsigned int)s->len);
-  if (uv_write(&s->req, (uv_stream_t *)&c->tcp, &buf, 1, on_send) != 0) {
-    free(s);
-    conn_fail(c, &w->c.errors.early_close);
-  }
+  c->target += c->worker->config->size * n;
+  conn_pump(c);
 }
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
@@ -252,6 +298,9 @@ static void on_connect(uv_connect_t *req, int status) {
   worker_t *w = c->worker;
 
   w->connecting--;
+  c->connecting = 0;
+  if (c->timed_out)
+    status = UV_ETIMEDOUT; /* closed by check_connects */
   if (status == 0)
     status = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (status < 0) {
@@ -274,19 +323,43 @@ static void connect_more(worker_t *w) {
   while (w->connecting < BENCH_CONNECTS_IN_FLIGHT &&
          w->next_connect < w->count) {
     conn_t *c = &w->conns[w->next_connect++];
+    int err;
     c->worker = w;
-    uv_tcp_init(&w->loop, &c->tcp);
+    /* No socket is made until the connect: a TCP init cannot fail. */
+    (void)uv_tcp_init(&w->loop, &c->tcp);
     c->open = 1;
     w->open_conns++;
-    w->connecting++;
-    if (uv_tcp_connect(&c->connect_req, &c->tcp,
-                       (const struct sockaddr *)&b->addr, on_connect) != 0) {
-      w->connecting--;
+    c->connect_ns = uv_hrtime();
+    err = uv_tcp_connect(&c->connect_req, &c->tcp,
+                         (const struct sockaddr *)&b->addr, on_connect);
+    if (err == 0) {
+      w->connecting++;
+      c->connecting = 1;
+    } else if (is_local_error(err)) {
+      local_fail(c, err);
+    } else {
       conn_fail(c, &w->c.errors.connect);
     }
   }
   if (w->connecting == 0 && w->next_connect == w->count)
     uv_stop(&w->loop);
+}
+
+/* --connect-timeout: a connect still pending past it is given up, as a
+ * host that drops SYNs would otherwise hold the run for minutes. */
+static void check_connects(uv_timer_t *timer) {
+  worker_t *w = container_of(timer, worker_t, tick);
+  uint64_t now = uv_hrtime();
+  uint64_t limit = w->config->connect_timeout_ms * 1000000ULL;
+  size_t i;
+
+  for (i = 0; i < w->next_connect; i++) {
+    conn_t *c = &w->conns[i];
+    if (c->connecting && !c->timed_out && now - c->connect_ns >= limit) {
+      c->timed_out = 1;
+      conn_close(c); /* on_connect then runs with UV_ECANCELED */
+    }
+  }
 }
 
 static void start_traffic(worker_t *w, uint64_t start) {
@@ -374,6 +447,10 @@ static void worker_main(void *arg) {
   worker_t *w = arg;
   bench_t *b = w->bench;
 
+  /* Timers cannot fail on a live loop. */
+  (void)uv_timer_init(&w->loop, &w->tick);
+  (void)uv_timer_start(&w->tick, check_connects, BENCH_CONNECT_CHECK_MS,
+                       BENCH_CONNECT_CHECK_MS);
   connect_more(w);
   if (w->count > 0)
     uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -385,8 +462,7 @@ static void worker_main(void *arg) {
     w->phase = PHASE_MEASURE;
     w->measure_start = b->start_ns;
   }
-  uv_timer_init(&w->loop, &w->tick);
-  uv_timer_start(&w->tick, on_tick, 0, w->config->rate > 0 ? 1 : 10);
+  (void)uv_timer_start(&w->tick, on_tick, 0, w->config->rate > 0 ? 1 : 10);
   start_traffic(w, b->start_ns);
   uv_run(&w->loop, UV_RUN_DEFAULT);
   uv_mutex_lock(&b->lock);
@@ -399,7 +475,6 @@ static void worker_free(worker_t *w) {
   for (i = 0; i < w->count; i++)
     free(w->conns[i].stamps);
   free(w->conns);
-  free(w->scratch);
   free(w->latency);
   uv_mutex_destroy(&w->lock);
   uv_loop_close(&w->loop);
@@ -422,17 +497,9 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
   w->count = count;
   w->conns = calloc(count ? count : 1, sizeof(*w->conns));
   w->latency = malloc(sizeof(*w->latency));
-  /* Enough for a connection's whole pipeline at once, within reason. */
-  w->scratch_size = (size_t)(cfg->size * cfg->pipeline);
-  if (w->scratch_size > 4 * 1024 * 1024)
-    w->scratch_size =
-        (size_t)(cfg->size > 4 * 1024 * 1024 ? cfg->size : 4 * 1024 * 1024);
-  w->scratch = malloc(w->scratch_size);
-  if (w->conns == NULL || w->latency == NULL || w->scratch == NULL ||
-      uv_loop_init(&w->loop) != 0) {
+  if (w->conns == NULL || w->latency == NULL || uv_loop_init(&w->loop) != 0) {
     free(w->conns);
     free(w->latency);
-    free(w->scratch);
     free(w);
     return NULL;
   }
@@ -461,6 +528,7 @@ static void add_errors(bench_errors_t *to, const bench_errors_t *e) {
   to->extra += e->extra;
   to->missing += e->missing;
   to->early_close += e->early_close;
+  to->local += e->local;
 }
 
 static int resolve(bench_t *b) {
@@ -476,7 +544,8 @@ static int resolve(bench_t *b) {
     memcpy(&b->addr, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
     uv_freeaddrinfo(req.addrinfo);
   } else {
-    snprintf(target, sizeof(target), "%s:%d", b->config->host, b->config->port);
+    addr_format_target(b->config->host, b->config->port, target,
+                       sizeof(target));
     log_line("bench %s: lookup failed: %s (%s)", target, uv_err_name(err),
              uv_strerror(err));
   }
@@ -487,7 +556,9 @@ static int resolve(bench_t *b) {
 static void live_line(bench_t *b, uint64_t loops, uint64_t elapsed_ms,
                       counters_t *last) {
   counters_t sum;
+  char line[160];
   uint64_t i;
+  int n;
   memset(&sum, 0, sizeof(sum));
   for (i = 0; i < loops; i++) {
     worker_t *w = b->workers[i];
@@ -498,19 +569,22 @@ static void live_line(bench_t *b, uint64_t loops, uint64_t elapsed_ms,
     add_errors(&sum.errors, &w->shown.errors);
     uv_mutex_unlock(&w->lock);
   }
-  fprintf(stderr,
-          "\r[%5.1fs] %10.0f msg/s %9.2f MB/s  %llu connections  %llu "
-          "errors   ",
-          (double)elapsed_ms / 1000.0, (double)(sum.messages - last->messages),
-          (double)(sum.bytes - last->bytes) / 1e6,
-          (unsigned long long)sum.connected,
-          (unsigned long long)bench_error_count(&sum.errors));
-  fflush(stderr);
+  n = snprintf(line, sizeof(line),
+               "\r[%5.1fs] %10.0f msg/s %9.2f MB/s  %llu connections  %llu "
+               "errors   ",
+               (double)elapsed_ms / 1000.0,
+               (double)(sum.messages - last->messages),
+               (double)(sum.bytes - last->bytes) / 1e6,
+               (unsigned long long)sum.connected,
+               (unsigned long long)bench_error_count(&sum.errors));
+  if (n > 0)
+    log_raw(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
   *last = sum;
 }
 
-/* The main thread's loop while the others run: Ctrl-C ends the measured
- * time early (the report still comes), and the live line. */
+/* The main thread's loop while the others run: a stop signal (Ctrl-C,
+ * SIGTERM, SIGHUP) ends the measured time early (the report still comes),
+ * and the live line. */
 typedef struct waiter_s {
   bench_t *bench;
   uint64_t loops;
@@ -518,17 +592,17 @@ typedef struct waiter_s {
   uint64_t ticks;
   counters_t last;
   uv_timer_t timer;
-  uv_signal_t sigint;
+  stop_signals_t signals;
 } waiter_t;
 
-static void on_wait_sigint(uv_signal_t *handle, int signum) {
-  waiter_t *wt = container_of(handle, waiter_t, sigint);
-  (void)signum;
+static void on_wait_stop(stop_signals_t *signals, int signum) {
+  waiter_t *wt = signals->data;
   uv_mutex_lock(&wt->bench->lock);
   wt->bench->stop = 1;
   uv_mutex_unlock(&wt->bench->lock);
-  log_line("bench: interrupted: ending the measurement now");
-  uv_close((uv_handle_t *)handle, NULL); /* a second Ctrl-C kills */
+  log_line("bench: interrupted by %s: ending the measurement now",
+           platform_signal_name(signum));
+  stop_signals_close(signals, NULL); /* a second one kills */
 }
 
 static void on_wait_tick(uv_timer_t *timer) {
@@ -542,8 +616,7 @@ static void on_wait_tick(uv_timer_t *timer) {
     live_line(wt->bench, wt->loops, wt->ticks * 100, &wt->last);
   if (done == wt->loops) {
     uv_close((uv_handle_t *)timer, NULL);
-    if (!uv_is_closing((uv_handle_t *)&wt->sigint))
-      uv_close((uv_handle_t *)&wt->sigint, NULL);
+    stop_signals_close(&wt->signals, NULL);
   }
 }
 
@@ -556,15 +629,29 @@ static void wait_for_loops(bench_t *b, uint64_t loops, int live) {
   wt.loops = loops;
   wt.live = live;
   if (uv_loop_init(&loop) != 0)
-    return; /* the joins below still wait */
-  uv_timer_init(&loop, &wt.timer);
-  uv_timer_start(&wt.timer, on_wait_tick, 100, 100);
-  uv_signal_init(&loop, &wt.sigint);
-  uv_signal_start(&wt.sigint, on_wait_sigint, SIGINT);
+    return;                              /* the joins below still wait */
+  (void)uv_timer_init(&loop, &wt.timer); /* cannot fail on a live loop */
+  (void)uv_timer_start(&wt.timer, on_wait_tick, 100, 100);
+  wt.signals.data = &wt;
+  (void)stop_signals_start(&wt.signals, &loop, on_wait_stop); /* best effort */
   uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
+  (void)uv_loop_close(&loop); /* every handle was closed above */
   if (live)
-    fprintf(stderr, "\n");
+    log_raw("\n", 1);
+}
+
+static void log_connect_error(const bench_config_t *cfg, int err) {
+  char target[ADDR_STR_SIZE + 256];
+  char secs[32];
+  addr_format_target(cfg->host, cfg->port, target, sizeof(target));
+  if (err == UV_ETIMEDOUT) {
+    log_format_seconds(secs, sizeof(secs), cfg->connect_timeout_ms);
+    log_line("bench: cannot connect to %s: connect timed out after %s s",
+             target, secs);
+  } else {
+    log_line("bench: cannot connect to %s: %s (%s)", target, uv_err_name(err),
+             uv_strerror(err));
+  }
 }
 
 int bench_run(const bench_config_t *cfg, bench_result_t *result) {
@@ -610,8 +697,7 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   }
   result->setup_seconds = (double)(uv_hrtime() - t0) / 1e9;
   if (connected == 0 && b.connect_error != 0)
-    log_line("bench: cannot connect to %s:%d: %s (%s)", cfg->host, cfg->port,
-             uv_err_name(b.connect_error), uv_strerror(b.connect_error));
+    log_connect_error(cfg, b.connect_error);
   b.start_ns = uv_hrtime();
   /* Nothing to measure: the loops go straight to their end. */
   if (err != 0 || connected == 0)
@@ -665,6 +751,7 @@ void bench_report(FILE *out, const bench_config_t *cfg,
   const histogram_t *h = &r->latency;
   double secs = r->seconds > 0 ? r->seconds : 1;
   const bench_errors_t *e = &r->errors;
+  char target[ADDR_STR_SIZE + 256];
 
   if (cfg->json) {
     json_string(out, cfg->host);
@@ -677,7 +764,8 @@ void bench_report(FILE *out, const bench_config_t *cfg,
             "\"min\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
             "\"p99_9\":%.3f,\"max\":%.3f,\"mean\":%.3f},\"errors\":{"
             "\"total\":%llu,\"connect\":%llu,\"corrupted\":%llu,"
-            "\"extra\":%llu,\"missing\":%llu,\"early_close\":%llu}}\n",
+            "\"extra\":%llu,\"missing\":%llu,\"early_close\":%llu,"
+            "\"local\":%llu}}\n",
             cfg->port, (unsigned long long)cfg->connections,
             (unsigned long long)r->connected, (unsigned long long)cfg->size,
             (unsigned long long)cfg->pipeline, (unsigned long long)cfg->rate,
@@ -689,13 +777,14 @@ void bench_report(FILE *out, const bench_config_t *cfg,
             (unsigned long long)bench_error_count(e),
             (unsigned long long)e->connect, (unsigned long long)e->corrupted,
             (unsigned long long)e->extra, (unsigned long long)e->missing,
-            (unsigned long long)e->early_close);
+            (unsigned long long)e->early_close, (unsigned long long)e->local);
     return;
   }
+  addr_format_target(cfg->host, cfg->port, target, sizeof(target));
   fprintf(out,
-          "tcpecho bench: %s:%d, %llu connection%s, %llu-byte messages, "
+          "tcpecho bench: %s, %llu connection%s, %llu-byte messages, "
           "%s %llu, %llu thread%s\n",
-          cfg->host, cfg->port, (unsigned long long)cfg->connections,
+          target, (unsigned long long)cfg->connections,
           cfg->connections == 1 ? "" : "s", (unsigned long long)cfg->size,
           cfg->rate ? "open loop, messages/s" : "closed loop, in flight",
           (unsigned long long)(cfg->rate ? cfg->rate : cfg->pipeline),
@@ -716,9 +805,9 @@ void bench_report(FILE *out, const bench_config_t *cfg,
           us(h, 0), us(h, 50), us(h, 90), us(h, 99), us(h, 99.9), us(h, 100));
   fprintf(out,
           "errors:   %llu (connect %llu, corrupted %llu, extra %llu, "
-          "missing %llu, early close %llu)\n",
+          "missing %llu, early close %llu, local %llu)\n",
           (unsigned long long)bench_error_count(e),
           (unsigned long long)e->connect, (unsigned long long)e->corrupted,
           (unsigned long long)e->extra, (unsigned long long)e->missing,
-          (unsigned long long)e->early_close);
+          (unsigned long long)e->early_close, (unsigned long long)e->local);
 }

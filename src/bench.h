@@ -1,13 +1,20 @@
 /* The load generator: C connections to any echo server, each sending its
  * own pseudo-random byte stream, every echoed byte verified; closed loop
  * (P messages in flight per connection) or open loop at a fixed rate, with
- * latency against the schedule so that stalls are not hidden. */
+ * latency against the schedule so that stalls are not hidden.
+ *
+ * Memory does not grow with the message size: streams are made and checked
+ * BENCH_CHUNK bytes at a time, and a connection holds at most one chunk
+ * queued plus 8 bytes per message in flight; each loop holds about
+ * 256 KiB (buffers and a histogram). */
 #ifndef TCPECHO_BENCH_H
 #define TCPECHO_BENCH_H
 
 #include "histogram.h"
 
 #include <stdint.h>
+
+#define BENCH_CHUNK 65536
 #include <stdio.h>
 
 typedef struct bench_config_s {
@@ -20,6 +27,7 @@ typedef struct bench_config_s {
   uint64_t warmup_ms;
   uint64_t rate;    /* messages per second in all; 0: closed loop */
   uint64_t threads; /* event loops, each on its own thread */
+  uint64_t connect_timeout_ms;
   int json;
   int live; /* a progress line each second on stderr */
 } bench_config_t;
@@ -31,6 +39,7 @@ typedef struct bench_errors_s {
   uint64_t extra;       /* more bytes came back than were sent */
   uint64_t missing;     /* sent bytes that never came back */
   uint64_t early_close; /* the server closed or reset a connection */
+  uint64_t local;       /* ours: out of memory or descriptors */
 } bench_errors_t;
 
 typedef struct bench_result_s {

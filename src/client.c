@@ -160,6 +160,7 @@ void client_start(client_t *c, uv_loop_t *loop, const client_config_t *config,
   uv_timer_init(loop, &c->timer);
   c->open_handles = 1;
   c->dial.data = c;
-  dial_start(&c->dial, loop, &c->tcp, config->host, config->port, on_dialed,
+  dial_start(&c->dial, loop, &c->tcp, config->host, config->port,
+             config->connect_timeout_ms, on_dialed,
              config->verbose ? on_dial_step : NULL);
 }

@@ -21,6 +21,7 @@ typedef struct client_config_s {
   const char *message;
   size_t message_len;
   unsigned long long close_after_ms;
+  uint64_t connect_timeout_ms;
   int quiet;   /* no per-read log lines */
   int verbose; /* log every step with the time since client_start */
 } client_config_t;

@@ -1,5 +1,6 @@
 #include "dial.h"
 
+#include "container_of.h"
 #include "log.h"
 
 #include <stdarg.h>
@@ -20,43 +21,69 @@ static void trace(dial_t *d, const char *fmt, ...) {
   d->trace(d, step);
 }
 
-void dial_cancel(dial_t *d) {
+/* Ends the attempt in flight for reason (UV_ECANCELED or UV_ETIMEDOUT): a
+ * pending lookup ends with UV_EAI_CANCELED (or its result, which is then
+ * ignored), a pending connect by closing its handle; either way the
+ * callbacks then end the dial. */
+static void dial_abort(dial_t *d, int reason) {
   if (!d->cb_pending || d->cancelled)
     return;
-  d->cancelled = 1;
-  /* A pending lookup ends with UV_EAI_CANCELED; a pending connect is
-   * ended by closing its handle. Either way on_* then calls finish. */
-  uv_cancel((uv_req_t *)&d->resolver);
+  d->cancelled = reason;
+  (void)uv_cancel((uv_req_t *)&d->resolver); /* fails once it runs: fine */
   if (d->connecting && !uv_is_closing((uv_handle_t *)d->tcp))
     uv_close((uv_handle_t *)d->tcp, on_attempt_closed);
 }
 
-void dial_format_target(const char *host, int port, char *buf, size_t size) {
-  if (strchr(host, ':') != NULL && host[0] != '[')
-    snprintf(buf, size, "[%s]:%d", host, port);
-  else
-    snprintf(buf, size, "%s:%d", host, port);
+void dial_cancel(dial_t *d) {
+  dial_abort(d, UV_ECANCELED);
 }
 
-static void finish(dial_t *d, int status) {
+static void on_deadline(uv_timer_t *timer) {
+  dial_t *d = container_of(timer, dial_t, deadline);
+  dial_abort(d, UV_ETIMEDOUT);
+}
+
+static void on_deadline_closed(uv_handle_t *handle) {
+  dial_t *d = container_of(handle, dial_t, deadline);
+  d->cb(d, d->last_error);
+}
+
+/* The deadline timer closes first, so that the caller's loop holds nothing
+ * of the dial's once cb runs. */
+static void dial_finish(dial_t *d, int status) {
   d->cb_pending = 0;
+  d->last_error = status;
   if (d->addrs != NULL) {
     uv_freeaddrinfo(d->addrs);
     d->addrs = d->next = NULL;
   }
-  d->cb(d, status);
+  uv_close((uv_handle_t *)&d->deadline, on_deadline_closed);
 }
 
-static void fail(dial_t *d, int err, const char *what) {
+/* Logs why the dial failed, naming the address it was on (as Go does) or
+ * the host as given, and ends it. */
+static void dial_fail(dial_t *d, int err, const char *what) {
   char target[ADDR_STR_SIZE + 256];
-  if (d->cancelled) {
-    finish(d, UV_ECANCELED);
+  char secs[32];
+
+  if (d->cancelled == UV_ECANCELED) {
+    dial_finish(d, UV_ECANCELED);
     return;
   }
-  dial_format_target(d->host, d->port, target, sizeof(target));
+  if (d->addr[0] != '\0')
+    snprintf(target, sizeof(target), "%s", d->addr);
+  else
+    addr_format_target(d->host, d->port, target, sizeof(target));
+  if (d->cancelled == UV_ETIMEDOUT) {
+    log_format_seconds(secs, sizeof(secs), d->timeout_ms);
+    log_line("dial tcp %s: %s timed out after %s s", target,
+             d->connecting || d->addr[0] != '\0' ? "connect" : "lookup", secs);
+    dial_finish(d, UV_ETIMEDOUT);
+    return;
+  }
   log_line("dial tcp %s: %s%s (%s)", target, what, uv_err_name(err),
            uv_strerror(err));
-  finish(d, err);
+  dial_finish(d, err);
 }
 
 /* A failed try's socket is closed before the next one opens. */
@@ -68,21 +95,21 @@ static void on_attempt_closed(uv_handle_t *handle) {
 
 static void on_connect(uv_connect_t *req, int status) {
   dial_t *d = req->data;
-  d->connecting = 0;
-  if (uv_is_closing((uv_handle_t *)d->tcp))
-    return; /* dial_cancel closed it: on_attempt_closed goes on */
-  if (d->cancelled && status == 0) {
-    d->last_error = UV_ECANCELED;
-    uv_close((uv_handle_t *)d->tcp, on_attempt_closed);
-    return;
+  if (uv_is_closing((uv_handle_t *)d->tcp)) {
+    d->connecting = 0;
+    return; /* dial_abort closed it: on_attempt_closed goes on */
   }
+  d->connecting = 0;
+  if (d->cancelled && status == 0)
+    status = d->cancelled; /* connected just as it was given up */
   if (status < 0) {
     trace(d, "connect to %s failed: %s", d->addr, uv_err_name(status));
     d->last_error = status;
     uv_close((uv_handle_t *)d->tcp, on_attempt_closed);
     return;
   }
-  finish(d, 0);
+  uv_timer_stop(&d->deadline);
+  dial_finish(d, 0);
 }
 
 static void try_next(dial_t *d) {
@@ -90,7 +117,7 @@ static void try_next(dial_t *d) {
   int err;
 
   if (d->cancelled) {
-    finish(d, UV_ECANCELED);
+    dial_fail(d, d->cancelled, "");
     return;
   }
   while ((ai = d->next) != NULL) {
@@ -115,13 +142,11 @@ static void try_next(dial_t *d) {
     return;
   }
   if (d->last_error == 0) {
-    fail(d, UV_EADDRNOTAVAIL, "no usable address: ");
+    d->addr[0] = '\0';
+    dial_fail(d, UV_EADDRNOTAVAIL, "no usable address: ");
     return;
   }
-  /* Name the address that failed last, as Go does. */
-  log_line("dial tcp %s: %s (%s)", d->addr, uv_err_name(d->last_error),
-           uv_strerror(d->last_error));
-  finish(d, d->last_error);
+  dial_fail(d, d->last_error, "");
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status,
@@ -133,7 +158,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
   if (status < 0 || d->cancelled) {
     if (res != NULL)
       uv_freeaddrinfo(res);
-    fail(d, status < 0 ? status : UV_ECANCELED, "lookup failed: ");
+    dial_fail(d, status < 0 ? status : d->cancelled, "lookup failed: ");
     return;
   }
   for (ai = res; ai != NULL; ai = ai->ai_next)
@@ -144,12 +169,14 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
 }
 
 void dial_start(dial_t *d, uv_loop_t *loop, uv_tcp_t *tcp, const char *host,
-                int port, dial_cb cb, dial_trace_cb trace_cb) {
+                int port, uint64_t timeout_ms, dial_cb cb,
+                dial_trace_cb trace_cb) {
   int err;
   d->loop = loop;
   d->tcp = tcp;
   d->host = host;
   d->port = port;
+  d->timeout_ms = timeout_ms;
   d->cb = cb;
   d->trace = trace_cb;
   d->addrs = d->next = NULL;
@@ -159,6 +186,10 @@ void dial_start(dial_t *d, uv_loop_t *loop, uv_tcp_t *tcp, const char *host,
   d->cb_pending = 1;
   d->addr[0] = '\0';
   d->resolver.data = d;
+  /* A timer's init and start cannot fail on a live loop. */
+  (void)uv_timer_init(loop, &d->deadline);
+  if (timeout_ms > 0)
+    (void)uv_timer_start(&d->deadline, on_deadline, timeout_ms, 0);
   trace(d, "resolving %s port %d", host, port);
   err = addr_resolve(loop, &d->resolver, on_resolved, host, port, 0);
   if (err != 0)

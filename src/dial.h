@@ -5,11 +5,13 @@
 
 #include "addr.h"
 
+#include <stdint.h>
 #include <uv.h>
 
 typedef struct dial_s dial_t;
 /* status 0: the handle is connected; else it is closed, and one line naming
- * the failure ("dial tcp 127.0.0.1:8000: ECONNREFUSED (...)") was logged. */
+ * the failure ("dial tcp 127.0.0.1:8000: ECONNREFUSED (...)", or "...:
+ * connect timed out after 10 s") was logged. */
 typedef void (*dial_cb)(dial_t *dial, int status);
 /* Optional: told each step ("connecting to 127.0.0.1:8000"), for
  * --verbose. */
@@ -23,27 +25,27 @@ struct dial_s {
   dial_cb cb;
   dial_trace_cb trace;
   void *data; /* the caller's */
+  uint64_t timeout_ms;
   uv_getaddrinfo_t resolver;
   uv_connect_t connect_req;
+  uv_timer_t deadline;    /* the whole dial: lookup and every address */
   struct addrinfo *addrs; /* freed before cb */
   struct addrinfo *next;  /* the next address to try */
   int last_error;
-  int cancelled;
-  int cb_pending;           /* started, cb not yet run */
-  int connecting;           /* a connect is in flight on tcp */
+  int cancelled;  /* UV_ECANCELED (dial_cancel) or UV_ETIMEDOUT; else 0 */
+  int cb_pending; /* started, cb not yet run */
+  int connecting; /* a connect is in flight on tcp */
   char addr[ADDR_STR_SIZE]; /* the address tried last, or connected */
 };
 
-/* Starts resolving and connecting; cb runs exactly once (already within
- * dial_start if the lookup cannot even start). trace may be NULL. */
+/* Starts resolving and connecting, every resolved address in turn within
+ * timeout_ms in all (0: no limit); cb runs exactly once, from the loop, once
+ * the dial's own handles are closed. trace may be NULL. */
 void dial_start(dial_t *dial, uv_loop_t *loop, uv_tcp_t *tcp, const char *host,
-                int port, dial_cb cb, dial_trace_cb trace);
+                int port, uint64_t timeout_ms, dial_cb cb, dial_trace_cb trace);
 
 /* Gives up (Ctrl-C): cb runs with UV_ECANCELED once the handle is closed,
  * and nothing more is logged. No-op once cb has run. */
 void dial_cancel(dial_t *dial);
-
-/* "host:port" with IPv6 literals bracketed, for messages. */
-void dial_format_target(const char *host, int port, char *buf, size_t size);
 
 #endif

@@ -2,7 +2,9 @@
 
 #include "platform.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 static FILE *log_out;
 
@@ -100,18 +102,237 @@ void log_set_output(FILE *out) {
   log_out = out;
 }
 
-void log_vline(const char *fmt, va_list ap) {
-  FILE *out = log_out ? log_out : stderr;
-  char line[LOG_LINE_SIZE];
+/* The non-blocking path: a ring buffer that callers append whole lines to
+ * under a short lock, and that one writer thread empties to the descriptor,
+ * outside the lock, so only that thread ever waits for the reader. */
+static struct {
+  uv_mutex_t lock;
+  uv_cond_t wake;    /* writer: there is data, or stop */
+  uv_cond_t written; /* waiters: the writer made room */
+  uv_thread_t thread;
+  char *buf;
+  size_t size, head, len; /* ring: len bytes from head */
+  uint64_t dropped;       /* since the last notice */
+  uint64_t dropped_total;
+  int fd;
+  int running; /* lines go through the ring */
+  int stopping;
+} ring;
+
+/* Called with the lock held. */
+static size_t ring_room(void) {
+  return ring.size - ring.len;
+}
+
+static void ring_put(const char *data, size_t len) {
+  size_t tail = (ring.head + ring.len) % ring.size;
+  size_t first = ring.size - tail < len ? ring.size - tail : len;
+  memcpy(ring.buf + tail, data, first);
+  memcpy(ring.buf, data + first, len - first);
+  ring.len += len;
+}
+
+static size_t format_now(char *line, size_t size, const char *fmt, ...)
+    LOG_PRINTF(3, 4);
+
+static size_t format_vnow(char *line, size_t size, const char *fmt,
+                          va_list ap) {
   struct tm tm;
+  platform_localtime(time(NULL), &tm);
+  return log_format_line(line, size, &tm, fmt, ap);
+}
+
+static size_t format_now(char *line, size_t size, const char *fmt, ...) {
+  va_list ap;
+  size_t len;
+  va_start(ap, fmt);
+  len = format_vnow(line, size, fmt, ap);
+  va_end(ap);
+  return len;
+}
+
+/* Appends text, first the notice of what was dropped before it if any, so
+ * that the notice stands where the gap is. Lock held. */
+static void ring_append(const char *text, size_t len) {
+  char notice[LOG_LINE_SIZE];
+  size_t notice_len = 0;
+
+  if (ring.dropped > 0)
+    notice_len = format_now(notice, sizeof(notice),
+                            "%llu log line%s dropped: standard error was not "
+                            "being read",
+                            (unsigned long long)ring.dropped,
+                            ring.dropped == 1 ? "" : "s");
+  if (notice_len + len > ring_room()) {
+    ring.dropped++;
+    ring.dropped_total++;
+    return;
+  }
+  if (notice_len > 0) {
+    ring_put(notice, notice_len);
+    ring.dropped = 0;
+  }
+  ring_put(text, len);
+  uv_cond_signal(&ring.wake);
+}
+
+static void writer_main(void *arg) {
+  (void)arg;
+  uv_mutex_lock(&ring.lock);
+  for (;;) {
+    size_t span;
+    while (ring.len == 0 && !ring.stopping)
+      uv_cond_wait(&ring.wake, &ring.lock);
+    if (ring.len == 0)
+      break; /* stopping, and all written */
+    /* Appends go after head + len: this span is ours until head moves. */
+    span = ring.size - ring.head < ring.len ? ring.size - ring.head : ring.len;
+    uv_mutex_unlock(&ring.lock);
+    platform_write_all(ring.fd, ring.buf + ring.head, span);
+    uv_mutex_lock(&ring.lock);
+    ring.head = (ring.head + span) % ring.size;
+    ring.len -= span;
+    uv_cond_broadcast(&ring.written);
+  }
+  uv_mutex_unlock(&ring.lock);
+}
+
+int log_start(int fd, size_t buffer_size) {
+  int err;
+  if (ring.running || buffer_size < LOG_LINE_SIZE * 2)
+    return UV_EINVAL;
+  ring.buf = malloc(buffer_size);
+  if (ring.buf == NULL)
+    return UV_ENOMEM;
+  ring.size = buffer_size;
+  ring.head = ring.len = 0;
+  ring.dropped = ring.dropped_total = 0;
+  ring.fd = fd;
+  ring.stopping = 0;
+  err = uv_mutex_init(&ring.lock);
+  if (err == 0 && (err = uv_cond_init(&ring.wake)) != 0)
+    uv_mutex_destroy(&ring.lock);
+  if (err == 0 && (err = uv_cond_init(&ring.written)) != 0) {
+    uv_cond_destroy(&ring.wake);
+    uv_mutex_destroy(&ring.lock);
+  }
+  if (err == 0 && (err = uv_thread_create(&ring.thread, writer_main, NULL))) {
+    uv_cond_destroy(&ring.written);
+    uv_cond_destroy(&ring.wake);
+    uv_mutex_destroy(&ring.lock);
+  }
+  if (err != 0) {
+    free(ring.buf);
+    ring.buf = NULL;
+    return err;
+  }
+  ring.running = 1;
+  return 0;
+}
+
+/* Waits until room for len more bytes (and the notice) or the deadline.
+ * Lock held. */
+static void ring_wait_room(size_t len, uint64_t deadline) {
+  while (ring_room() < len + (ring.dropped > 0 ? LOG_LINE_SIZE : 0)) {
+    uint64_t now = uv_hrtime();
+    if (now >= deadline ||
+        uv_cond_timedwait(&ring.written, &ring.lock, deadline - now) != 0)
+      return;
+  }
+}
+
+void log_stop(uint64_t timeout_ms) {
+  uint64_t deadline = uv_hrtime() + timeout_ms * 1000000ULL;
+  int drained;
+
+  if (!ring.running)
+    return;
+  uv_mutex_lock(&ring.lock);
+  if (ring.dropped > 0) {
+    ring_wait_room(0, deadline);
+    ring_append("", 0); /* the notice, if it fits now */
+  }
+  ring.stopping = 1;
+  uv_cond_signal(&ring.wake);
+  while (ring.len > 0) { /* all written, or the deadline */
+    uint64_t now = uv_hrtime();
+    if (now >= deadline ||
+        uv_cond_timedwait(&ring.written, &ring.lock, deadline - now) != 0)
+      break;
+  }
+  drained = ring.len == 0;
+  /* From here on lines are written directly, even if the writer is stuck. */
+  ring.running = 0;
+  uv_mutex_unlock(&ring.lock);
+  if (!drained)
+    return; /* the writer is blocked in write(): leave it and its buffer */
+  uv_thread_join(&ring.thread);
+  uv_cond_destroy(&ring.written);
+  uv_cond_destroy(&ring.wake);
+  uv_mutex_destroy(&ring.lock);
+  free(ring.buf);
+  ring.buf = NULL;
+}
+
+uint64_t log_dropped(void) {
+  uint64_t n;
+  if (!ring.running)
+    return ring.dropped_total;
+  uv_mutex_lock(&ring.lock);
+  n = ring.dropped_total;
+  uv_mutex_unlock(&ring.lock);
+  return n;
+}
+
+/* Written as one fwrite and flushed at once, as some C libraries buffer
+ * stderr when it is a pipe. */
+static void write_direct(const char *text, size_t len) {
+  FILE *out = log_out ? log_out : stderr;
+  fwrite(text, 1, len, out);
+  fflush(out);
+}
+
+/* ring.running changes only in log_start and log_stop, which run while no
+ * other thread logs (before the loops start and after they are joined). */
+static void log_text(const char *text, size_t len) {
+  if (!ring.running) {
+    write_direct(text, len);
+    return;
+  }
+  uv_mutex_lock(&ring.lock);
+  ring_append(text, len);
+  uv_mutex_unlock(&ring.lock);
+}
+
+void log_raw(const char *text, size_t len) {
+  log_text(text, len);
+}
+
+void log_vline(const char *fmt, va_list ap) {
+  char line[LOG_LINE_SIZE];
+  size_t len = format_vnow(line, sizeof(line), fmt, ap);
+  log_text(line, len);
+}
+
+void log_line_waiting(uint64_t timeout_ms, const char *fmt, ...) {
+  char line[LOG_LINE_SIZE];
+  va_list ap;
   size_t len;
 
-  platform_localtime(time(NULL), &tm);
-  len = log_format_line(line, sizeof(line), &tm, fmt, ap);
-  /* One write per line, so lines of concurrent writers do not interleave;
-   * flushed at once, as some C libraries buffer stderr when it is a pipe. */
-  fwrite(line, 1, len, out);
-  fflush(out);
+  if (ring.running) {
+    uv_mutex_lock(&ring.lock);
+    ring_wait_room(LOG_LINE_SIZE, uv_hrtime() + timeout_ms * 1000000ULL);
+  }
+  /* Stamped once there is room, so that it follows what went before. */
+  va_start(ap, fmt);
+  len = format_vnow(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  if (!ring.running) {
+    write_direct(line, len);
+    return;
+  }
+  ring_append(line, len);
+  uv_mutex_unlock(&ring.lock);
 }
 
 void log_line(const char *fmt, ...) {

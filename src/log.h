@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -41,11 +42,43 @@ size_t log_escape(char *dst, size_t dst_size, const char *data, size_t len);
  * 10000 -> "10", 1500 -> "1.5", 250 -> "0.25". */
 void log_format_seconds(char *buf, size_t size, unsigned long long ms);
 
-/* Where lines go; stderr unless changed. Set once before logging. */
+/* Where lines go while no writer thread runs (before log_start, after
+ * log_stop, or if it could not start); stderr unless changed. */
 void log_set_output(FILE *out);
+
+/* The buffer log_start is given by main: lines beyond it are dropped while
+ * standard error is not being read, rather than stall the event loop. */
+#define LOG_BUFFER_SIZE (1024 * 1024)
+/* How long log_stop waits for the buffer to be written at exit. */
+#define LOG_STOP_TIMEOUT_MS 2000
+
+/* From here on lines never block the caller: they are copied into a bounded
+ * buffer of buffer_size bytes that a writer thread writes to fd. While it
+ * is full, lines are dropped and counted; the first line that fits after
+ * that is preceded by "N log lines dropped: standard error was not being
+ * read". Lines stay whole and in order, whichever thread logs them.
+ * Returns 0, or a UV_* error (then lines are written directly, as before). */
+int log_start(int fd, size_t buffer_size);
+
+/* Writes what is buffered, waiting at most timeout_ms, then returns to
+ * direct writes. If fd stays blocked past the timeout the writer thread is
+ * left behind, still blocked, and what it holds is lost at exit. */
+void log_stop(uint64_t timeout_ms);
+
+/* Lines dropped so far because the buffer was full. */
+uint64_t log_dropped(void);
+
+/* Text that is not a log line (the bench's live line on a terminal),
+ * through the same buffer so that it does not cut into a line. */
+void log_raw(const char *text, size_t len);
 
 /* Logs one line with the current local time. */
 void log_line(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/* A line that must not be dropped (the summary at exit): while the buffer
+ * is full, waits up to timeout_ms for room before dropping it. */
+void log_line_waiting(uint64_t timeout_ms, const char *fmt, ...)
+    LOG_PRINTF(2, 3);
 void log_vline(const char *fmt, va_list ap);
 
 /* Logs "<label>: <escaped data>", e.g. "reading data from client: Hi". */

@@ -8,8 +8,8 @@
 #include "platform.h"
 #include "relay.h"
 #include "server.h"
+#include "signals.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +21,9 @@
 
 typedef struct server_run_s {
   server_t *server;
-  uv_signal_t sigint;
-  uv_signal_t sigterm;
+  stop_signals_t signals;
   uint64_t drain_timeout_ms;
-  int signals; /* stop signals received */
+  int signals_received;
 } server_run_t;
 
 static void on_handle_closed(uv_handle_t *handle) {
@@ -65,26 +64,21 @@ static void *start_loop(uv_loop_t *loop, size_t state_size) {
   return state;
 }
 
-static void stop_signals(server_run_t *run) {
-  uv_close((uv_handle_t *)&run->sigint, on_handle_closed);
-  uv_close((uv_handle_t *)&run->sigterm, on_handle_closed);
-}
-
 static void on_server_closed(server_t *server) {
   server_run_t *run = server->loop->data;
   server_log_summary(server);
-  stop_signals(run);
+  stop_signals_close(&run->signals, NULL);
 }
 
 /* The first signal drains (echoes owed are flushed, FIN, peers get
  * --drain-timeout to finish); a second one closes everything at once. */
-static void on_stop_signal(uv_signal_t *handle, int signum) {
-  server_run_t *run = handle->data;
-  const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+static void on_stop_signal(stop_signals_t *signals, int signum) {
+  server_run_t *run = signals->data;
+  const char *name = platform_signal_name(signum);
   unsigned long open = (unsigned long)run->server->stats.sessions_open;
   char secs[32];
 
-  if (++run->signals == 1) {
+  if (++run->signals_received == 1) {
     log_format_seconds(secs, sizeof(secs), run->drain_timeout_ms);
     log_line("shutting down on %s: closing %lu TCP session%s%s%s%s", name, open,
              open == 1 ? "" : "s", open ? " (drain timeout " : "",
@@ -114,19 +108,20 @@ static int run_server(const options_t *opts) {
   if (run.server == NULL)
     return EXIT_STATUS_FAILURE;
   run.drain_timeout_ms = opts->drain_timeout_ms;
-  run.signals = 0;
+  run.signals_received = 0;
   loop.data = &run;
   server_init(run.server, &loop, &config);
   /* Handlers first: once "listening on" is logged, a signal must already
    * mean a clean stop. */
-  uv_signal_init(&loop, &run.sigint);
-  uv_signal_init(&loop, &run.sigterm);
-  run.sigint.data = run.sigterm.data = &run;
-  uv_signal_start(&run.sigint, on_stop_signal, SIGINT);
-  uv_signal_start(&run.sigterm, on_stop_signal, SIGTERM);
-  err = server_listen(run.server);
+  run.signals.data = &run;
+  err = stop_signals_start(&run.signals, &loop, on_stop_signal);
+  if (err != 0)
+    log_line("Error watching stop signals: %s (%s)", uv_err_name(err),
+             uv_strerror(err));
+  else
+    err = server_listen(run.server);
   if (err != 0) {
-    stop_signals(&run);
+    stop_signals_close(&run.signals, NULL);
     server_close(run.server, NULL);
   }
   run_and_close_loop(&loop);
@@ -152,6 +147,7 @@ static int run_client(const options_t *opts) {
   config.message = opts->message;
   config.message_len = opts->message_len;
   config.close_after_ms = opts->close_after_ms;
+  config.connect_timeout_ms = opts->connect_timeout_ms;
   config.quiet = opts->quiet;
   config.verbose = opts->verbose;
   loop.data = &status;
@@ -183,6 +179,7 @@ static int run_ping(const options_t *opts) {
   config.count = opts->count;
   config.interval_ms = opts->interval_ms;
   config.timeout_ms = opts->timeout_ms;
+  config.connect_timeout_ms = opts->connect_timeout_ms;
   config.quiet = opts->quiet;
   loop.data = &status;
   ping_start(ping, &loop, &config, on_ping_done);
@@ -196,6 +193,7 @@ static void on_relay_done(relay_t *relay, int exit_status) {
 }
 
 static int run_relay(const options_t *opts) {
+  relay_config_t config;
   relay_t *relay;
   uv_loop_t loop;
   int status = EXIT_STATUS_FAILURE;
@@ -204,16 +202,40 @@ static int run_relay(const options_t *opts) {
   if (relay == NULL)
     return EXIT_STATUS_FAILURE;
   loop.data = &status;
-  relay_start(relay, &loop, opts->host, opts->port, opts->quiet, on_relay_done);
+  memset(&config, 0, sizeof(config));
+  config.host = opts->host;
+  config.port = opts->port;
+  config.quiet = opts->quiet;
+  config.timeout_ms = opts->timeout_ms;
+  config.connect_timeout_ms = opts->connect_timeout_ms;
+  relay_start(relay, &loop, &config, on_relay_done);
   run_and_close_loop(&loop);
   free(relay);
   return status;
 }
 
+/* Names the cause: the server's (bytes wrong, missing, cut short), ours
+ * (memory, descriptors), or connections never made (already logged when
+ * none was). */
+static void log_bench_failure(const bench_result_t *r) {
+  const bench_errors_t *e = &r->errors;
+  unsigned long long data = (unsigned long long)(e->corrupted + e->extra +
+                                                 e->missing + e->early_close);
+  if (data > 0)
+    log_line("bench: FAILED: %llu error%s; not every byte came back as sent",
+             data, data == 1 ? "" : "s");
+  else if (e->local > 0)
+    log_line("bench: FAILED: %llu connection%s lost to local errors (ours, "
+             "not the server's)",
+             (unsigned long long)e->local, e->local == 1 ? "" : "s");
+  else if (e->connect > 0 && r->connected > 0)
+    log_line("bench: FAILED: %llu connection%s could not be made",
+             (unsigned long long)e->connect, e->connect == 1 ? "" : "s");
+}
+
 static int run_bench(const options_t *opts) {
   bench_config_t config;
   bench_result_t *result = malloc(sizeof(*result)); /* holds a histogram */
-  uint64_t errors;
   int status;
 
   if (result == NULL) {
@@ -230,6 +252,7 @@ static int run_bench(const options_t *opts) {
   config.warmup_ms = opts->warmup_ms;
   config.rate = opts->rate;
   config.threads = opts->threads;
+  config.connect_timeout_ms = opts->connect_timeout_ms;
   config.json = opts->json;
   /* The live line is for people watching a terminal, not for logs. */
   config.live = !opts->json && !opts->quiet && uv_guess_handle(2) == UV_TTY;
@@ -239,20 +262,54 @@ static int run_bench(const options_t *opts) {
   }
   bench_report(stdout, &config, result);
   fflush(stdout);
-  errors = bench_error_count(&result->errors);
-  status = errors > 0 || result->connected == 0 ? EXIT_STATUS_FAILURE
-                                                : EXIT_STATUS_OK;
-  if (status != EXIT_STATUS_OK)
-    log_line("bench: FAILED: %llu error%s; not every byte came back as sent",
-             (unsigned long long)errors, errors == 1 ? "" : "s");
+  status = bench_error_count(&result->errors) > 0 || result->connected == 0
+               ? EXIT_STATUS_FAILURE
+               : EXIT_STATUS_OK;
+  log_bench_failure(result);
   free(result);
   return status;
+}
+
+/* Said with --verbose: how many connections the process can hold. */
+static void raise_fd_limit(int verbose) {
+  uint64_t before, after;
+  platform_raise_fd_limit(&before, &after);
+  if (!verbose || after == 0)
+    return;
+  if (after != before)
+    log_line("descriptor limit: %llu (raised from %llu)",
+             (unsigned long long)after, (unsigned long long)before);
+  else
+    log_line("descriptor limit: %llu", (unsigned long long)after);
+}
+
+static int run_mode(const options_t *opts) {
+  switch (opts->mode) {
+  case MODE_SERVER:
+    raise_fd_limit(opts->verbose);
+    return run_server(opts);
+  case MODE_BENCH:
+    raise_fd_limit(opts->verbose);
+    return run_bench(opts);
+  case MODE_PING:
+    return run_ping(opts);
+  case MODE_PIPE:
+    return run_relay(opts);
+  case MODE_CLIENT:
+  case MODE_NONE:
+    break;
+  }
+  return run_client(opts);
 }
 
 int main(int argc, char **argv) {
   options_t opts;
   char err[1024];
+  int status;
 
+  /* Before anything is opened: a closed 0, 1 or 2 would be taken by the
+   * next socket. */
+  platform_reopen_std_fds();
   switch (options_parse(argc, argv, &opts, err, sizeof(err))) {
   case OPTIONS_HELP:
     fputs(options_usage(), stdout);
@@ -267,18 +324,11 @@ int main(int argc, char **argv) {
     break;
   }
   platform_ignore_sigpipe();
-  switch (opts.role) {
-  case ROLE_SERVER:
-    return run_server(&opts);
-  case ROLE_BENCH:
-    return run_bench(&opts);
-  case ROLE_CLIENT:
-    if (opts.ping)
-      return run_ping(&opts);
-    if (opts.use_stdin)
-      return run_relay(&opts);
-    return run_client(&opts);
-  default:
-    return run_client(&opts);
-  }
+  /* Lines go through a bounded buffer from here on, so that a standard
+   * error nobody reads cannot stall the loop; if that cannot start, they
+   * are written directly, as before. */
+  (void)log_start(2, LOG_BUFFER_SIZE);
+  status = run_mode(&opts);
+  log_stop(LOG_STOP_TIMEOUT_MS);
+  return status;
 }

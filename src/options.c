@@ -6,18 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SRV ROLE_SERVER
-#define CLI ROLE_CLIENT
-#define BEN ROLE_BENCH
-#define ALL (SRV | CLI | BEN)
+#define ANY_MODE (MODE_SERVER | MODES_CLIENT | MODE_BENCH)
+#define DIALLING (MODES_CLIENT | MODE_BENCH)
 
 typedef enum {
-  KIND_ROLE,    /* --server, --client, --bench */
+  KIND_MODE,    /* --server, --client, --bench */
   KIND_FLAG,    /* int field set to 1 */
   KIND_STRING,  /* const char * field */
   KIND_PORT,    /* int field, 0..65535 */
   KIND_UINT,    /* unsigned long long field, min..max */
-  KIND_SECONDS, /* unsigned long long field in ms, 0..max seconds */
+  KIND_SECONDS, /* unsigned long long field in ms, min ms..max seconds */
   KIND_HELP,
   KIND_VERSION
 } opt_kind_t;
@@ -26,67 +24,82 @@ typedef struct {
   const char *long_name;
   char short_name; /* 0: none */
   opt_kind_t kind;
-  unsigned roles; /* the roles it applies to */
-  size_t offset;  /* of its field in options_t */
+  unsigned applies_to; /* run_mode_t bits */
+  size_t offset;       /* of its field in options_t */
   unsigned long long min, max;
+  run_mode_t sets_mode; /* what it selects: --server, --count, --stdin, ... */
 } opt_spec_t;
 
-#define F(field) offsetof(options_t, field)
+#define FIELD(name) offsetof(options_t, name)
+#define NO_FIELD 0
 
 static const opt_spec_t opt_table[] = {
-    {"server", 's', KIND_ROLE, ALL, 0, SRV, 0},
-    {"client", 'c', KIND_ROLE, ALL, 0, CLI, 0},
-    {"bench", 'b', KIND_ROLE, ALL, 0, BEN, 0},
-    {"host", 'H', KIND_STRING, ALL, F(host), 0, 0},
-    {"port", 'p', KIND_PORT, ALL, F(port), 0, 65535},
-    {"quiet", 'q', KIND_FLAG, ALL, F(quiet), 0, 0},
-    {"message", 'm', KIND_STRING, CLI, F(message), 0, 0},
-    {"close-after", 't', KIND_SECONDS, CLI, F(close_after_ms), 0,
-     OPTIONS_MAX_SECONDS},
-    {"verbose", 'v', KIND_FLAG, CLI, F(verbose), 0, 0},
-    {"count", 'n', KIND_UINT, CLI, F(count), 0, 1000000000000ULL},
-    {"forever", 0, KIND_FLAG, CLI, F(ping), 0, 0},
-    {"interval", 'i', KIND_SECONDS, CLI, F(interval_ms), 0,
-     OPTIONS_MAX_SECONDS},
-    {"timeout", 'W', KIND_SECONDS, CLI, F(timeout_ms), 0, OPTIONS_MAX_SECONDS},
-    {"stdin", 0, KIND_FLAG, CLI, F(use_stdin), 0, 0},
-    {"size", 'S', KIND_UINT, CLI | BEN, F(size), 1, 16 * 1024 * 1024},
-    {"max-conns", 0, KIND_UINT, SRV, F(max_conns), 1, 100000000},
-    {"idle-timeout", 0, KIND_SECONDS, SRV, F(idle_timeout_ms), 0,
-     24 * 86400}, /* kept under 2^31 ms: sessions stamp activity in 32 bits */
-    {"drain-timeout", 0, KIND_SECONDS, SRV, F(drain_timeout_ms), 0,
-     OPTIONS_MAX_SECONDS},
-    {"stats", 0, KIND_SECONDS, SRV, F(stats_ms), 0, OPTIONS_MAX_SECONDS},
-    {"connections", 'C', KIND_UINT, BEN, F(connections), 1, 1000000},
-    {"pipeline", 'P', KIND_UINT, BEN, F(pipeline), 1, 65536},
-    {"duration", 'd', KIND_SECONDS, BEN, F(duration_ms), 0,
-     OPTIONS_MAX_SECONDS},
-    {"warmup", 0, KIND_SECONDS, BEN, F(warmup_ms), 0, OPTIONS_MAX_SECONDS},
-    {"rate", 'r', KIND_UINT, BEN, F(rate), 0, 1000000000},
-    {"threads", 'T', KIND_UINT, BEN, F(threads), 1, 256},
-    {"json", 0, KIND_FLAG, BEN, F(json), 0, 0},
-    {"help", 'h', KIND_HELP, ALL, 0, 0, 0},
-    {"version", 'V', KIND_VERSION, ALL, 0, 0, 0},
+    {"server", 's', KIND_MODE, ANY_MODE, NO_FIELD, 0, 0, MODE_SERVER},
+    {"client", 'c', KIND_MODE, ANY_MODE, NO_FIELD, 0, 0, MODE_CLIENT},
+    {"bench", 'b', KIND_MODE, ANY_MODE, NO_FIELD, 0, 0, MODE_BENCH},
+    {"host", 'H', KIND_STRING, ANY_MODE, FIELD(host), 0, 0, 0},
+    {"port", 'p', KIND_PORT, ANY_MODE, FIELD(port), 0, 65535, 0},
+    {"quiet", 'q', KIND_FLAG, ANY_MODE, FIELD(quiet), 0, 0, 0},
+    {"verbose", 'v', KIND_FLAG, MODE_SERVER | MODE_CLIENT | MODE_BENCH,
+     FIELD(verbose), 0, 0, 0},
+    {"connect-timeout", 0, KIND_SECONDS, DIALLING, FIELD(connect_timeout_ms), 1,
+     OPTIONS_MAX_SECONDS, 0},
+    {"message", 'm', KIND_STRING, MODE_CLIENT | MODE_PING, FIELD(message), 0, 0,
+     0},
+    {"close-after", 't', KIND_SECONDS, MODE_CLIENT, FIELD(close_after_ms), 0,
+     OPTIONS_MAX_SECONDS, 0},
+    {"count", 'n', KIND_UINT, MODE_PING, FIELD(count), 0, 1000000000000ULL,
+     MODE_PING},
+    {"forever", 0, KIND_FLAG, MODE_PING, NO_FIELD, 0, 0, MODE_PING},
+    {"interval", 'i', KIND_SECONDS, MODE_PING, FIELD(interval_ms), 0,
+     OPTIONS_MAX_SECONDS, 0},
+    {"timeout", 'W', KIND_SECONDS, MODE_PING | MODE_PIPE, FIELD(timeout_ms), 1,
+     OPTIONS_MAX_SECONDS, 0},
+    {"stdin", 0, KIND_FLAG, MODE_PIPE, NO_FIELD, 0, 0, MODE_PIPE},
+    {"size", 'S', KIND_UINT, MODE_PING | MODE_BENCH, FIELD(size), 1,
+     16 * 1024 * 1024, 0},
+    {"max-conns", 0, KIND_UINT, MODE_SERVER, FIELD(max_conns), 1, 100000000, 0},
+    {"idle-timeout", 0, KIND_SECONDS, MODE_SERVER, FIELD(idle_timeout_ms), 0,
+     24 * 86400, 0}, /* under 2^31 ms: sessions stamp activity in 32 bits */
+    {"drain-timeout", 0, KIND_SECONDS, MODE_SERVER, FIELD(drain_timeout_ms), 0,
+     OPTIONS_MAX_SECONDS, 0},
+    {"stats", 0, KIND_SECONDS, MODE_SERVER, FIELD(stats_ms), 0,
+     OPTIONS_MAX_SECONDS, 0},
+    {"connections", 'C', KIND_UINT, MODE_BENCH, FIELD(connections), 1, 1000000,
+     0},
+    {"pipeline", 'P', KIND_UINT, MODE_BENCH, FIELD(pipeline), 1, 65536, 0},
+    {"duration", 'd', KIND_SECONDS, MODE_BENCH, FIELD(duration_ms), 1,
+     OPTIONS_MAX_SECONDS, 0},
+    {"warmup", 0, KIND_SECONDS, MODE_BENCH, FIELD(warmup_ms), 0,
+     OPTIONS_MAX_SECONDS, 0},
+    {"rate", 'r', KIND_UINT, MODE_BENCH, FIELD(rate), 0, 1000000000, 0},
+    {"threads", 'T', KIND_UINT, MODE_BENCH, FIELD(threads), 1, 256, 0},
+    {"json", 0, KIND_FLAG, MODE_BENCH, FIELD(json), 0, 0, 0},
+    {"help", 'h', KIND_HELP, ANY_MODE, NO_FIELD, 0, 0, 0},
+    {"version", 'V', KIND_VERSION, ANY_MODE, NO_FIELD, 0, 0, 0},
 };
 
 #define OPT_COUNT (sizeof(opt_table) / sizeof(opt_table[0]))
 
 static const char usage_text[] =
-    "Usage: tcpecho --server [--host ADDR] [--port N] [--quiet]\n"
+    "Usage: tcpecho --server [--host ADDR] [--port N] [--quiet] [--verbose]\n"
     "                        [--max-conns N] [--idle-timeout S]\n"
     "                        [--drain-timeout S] [--stats S]\n"
     "       tcpecho --client [--host ADDR] [--port N] [--message TEXT]\n"
     "                        [--close-after S] [--quiet] [--verbose]\n"
+    "                        [--connect-timeout S]\n"
     "       tcpecho --client --count N | --forever [--size BYTES]\n"
-    "                        [--interval S] [--timeout S]\n"
-    "       tcpecho --client --stdin\n"
+    "                        [--interval S] [--timeout S] [--connect-timeout "
+    "S]\n"
+    "       tcpecho --client --stdin [--timeout S] [--connect-timeout S]\n"
     "       tcpecho --bench [--connections C] [--size BYTES] [--pipeline P]\n"
     "                       [--duration S] [--warmup S] [--rate MSGS_PER_S]\n"
-    "                       [--threads T] [--json]\n"
+    "                       [--threads T] [--json] [--verbose]\n"
+    "                       [--connect-timeout S]\n"
     "\n"
     "A TCP echo server, the client of the Go TCP tutorial, a ping over TCP,\n"
     "a pipe through an echo server and a verifying load generator.\n"
-    "S: seconds, fractions allowed.\n"
+    "S: seconds, fractions allowed, at least 0.001 unless 0.\n"
     "\n"
     "  -s, --server               listen and echo every byte back\n"
     "  -c, --client               connect, send the message, log what comes\n"
@@ -98,13 +111,18 @@ static const char usage_text[] =
     "  -p, --port N               TCP port (default: 8000); the server picks\n"
     "                             a free port with 0\n"
     "  -q, --quiet                do not log the data of every read\n"
+    "  -v, --verbose              client: log every step (resolve, connect,\n"
+    "                             write, read, timer, close) with the time\n"
+    "                             since start; server, bench: log the set-up\n"
+    "      --connect-timeout S    client, bench: give up connecting after\n"
+    "                             this long, all addresses (default: 10)\n"
     "\n"
     "Server:\n"
     "      --max-conns N          close connections beyond N at once\n"
     "      --idle-timeout S       close sessions idle this long (default: "
     "off)\n"
-    "      --drain-timeout S      on SIGINT/SIGTERM, let echoes flush this\n"
-    "                             long (default: 5)\n"
+    "      --drain-timeout S      on SIGINT/SIGTERM/SIGHUP, let echoes flush\n"
+    "                             this long (default: 5)\n"
     "      --stats S              log a summary line every S seconds\n"
     "\n"
     "Client:\n"
@@ -112,15 +130,14 @@ static const char usage_text[] =
     "beyondyyh\")\n"
     "  -t, --close-after S        close the connection after this long\n"
     "                             (default: 10)\n"
-    "  -v, --verbose              log every step (resolve, connect, write,\n"
-    "                             read, timer, close) with the time since\n"
-    "                             start, to line up with a capture\n"
     "  -n, --count N              ping: N round trips, then a summary\n"
     "      --forever              ping until interrupted (same as -n 0)\n"
     "  -i, --interval S           ping: time between round trips (default: "
     "1)\n"
-    "  -W, --timeout S            ping: time to wait for each echo (default:"
-    " 5)\n"
+    "  -W, --timeout S            ping: time to wait for each echo; stdin: "
+    "for\n"
+    "                             progress and the server's close (default: "
+    "5)\n"
     "  -S, --size BYTES           ping/bench: bytes per message\n"
     "      --stdin                copy standard input to the server and the\n"
     "                             echo to standard output, raw\n"
@@ -203,10 +220,11 @@ static int parse_uint(const char *s, unsigned long long max,
  * Done on integers so the result depends on neither locale nor float
  * rounding. */
 static int parse_seconds_ms(const char *s, unsigned long long max_s,
-                            unsigned long long *out_ms) {
+                            unsigned long long *out_ms, int *nonzero) {
   const unsigned long long max_ms = max_s * 1000;
   unsigned long long ms = 0;
   int digits = 0, frac_digits = 0;
+  const char *start = s;
 
   for (; *s >= '0' && *s <= '9'; s++, digits++) {
     ms = ms * 10 + (unsigned long long)(*s - '0');
@@ -228,11 +246,37 @@ static int parse_seconds_ms(const char *s, unsigned long long max_s,
   if (*s != '\0' || digits == 0 || ms > max_ms)
     return -1;
   *out_ms = ms;
+  *nonzero = strspn(start, "0.") != strlen(start);
   return 0;
 }
 
 static void *field(options_t *o, const opt_spec_t *spec) {
   return (char *)o + spec->offset;
+}
+
+static options_result_t apply_seconds(options_t *o, const opt_spec_t *spec,
+                                      const char *shown, const char *value,
+                                      char *err, size_t err_size) {
+  char q[LOG_ESCAPED_SIZE];
+  unsigned long long ms;
+  int nonzero;
+
+  if (parse_seconds_ms(value, spec->max, &ms, &nonzero) != 0)
+    return fail(err, err_size,
+                "invalid value '%s' for %s: expected seconds from %s to %llu, "
+                "like 10 or 0.5",
+                quoted(q, value, strlen(value)), shown,
+                spec->min > 0 ? "0.001" : "0", spec->max);
+  /* Rounded to 0 it would silently mean "off" (or be refused as 0). */
+  if (ms == 0 && nonzero)
+    return fail(err, err_size,
+                "invalid value '%s' for %s: below 1 ms, the resolution%s",
+                quoted(q, value, strlen(value)), shown,
+                spec->min > 0 ? "" : " (0 turns it off)");
+  if (ms < spec->min)
+    return fail(err, err_size, "--%s must be more than 0", spec->long_name);
+  *(unsigned long long *)field(o, spec) = ms;
+  return OPTIONS_RUN;
 }
 
 static options_result_t apply(options_t *o, const opt_spec_t *spec,
@@ -242,21 +286,22 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
   unsigned long long v;
 
   switch (spec->kind) {
-  case KIND_ROLE:
-    if (o->role != ROLE_NONE && o->role != (role_t)spec->min)
+  case KIND_MODE:
+    if (o->mode != MODE_NONE && o->mode != spec->sets_mode)
       return fail(err, err_size,
                   "only one of --server, --client and --bench can be used");
-    o->role = (role_t)spec->min;
+    o->mode = spec->sets_mode;
     break;
   case KIND_FLAG:
-    *(int *)field(o, spec) = 1;
+    if (spec->offset != NO_FIELD)
+      *(int *)field(o, spec) = 1;
     break;
   case KIND_STRING:
-    if (*value == '\0' && spec->offset == F(host))
+    if (*value == '\0' && spec->offset == FIELD(host))
       return fail(err, err_size, "empty value for %s: expected an address",
                   shown);
     *(const char **)field(o, spec) = value;
-    if (spec->offset == F(message))
+    if (spec->offset == FIELD(message))
       o->message_len = strlen(value);
     break;
   case KIND_PORT:
@@ -273,17 +318,9 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
                   "to %llu",
                   quoted(q, value, strlen(value)), shown, spec->min, spec->max);
     *(unsigned long long *)field(o, spec) = v;
-    if (spec->offset == F(count))
-      o->ping = 1;
     break;
   case KIND_SECONDS:
-    if (parse_seconds_ms(value, spec->max, &v) != 0)
-      return fail(err, err_size,
-                  "invalid value '%s' for %s: expected seconds from 0 to "
-                  "%llu, like 10 or 0.5",
-                  quoted(q, value, strlen(value)), shown, spec->max);
-    *(unsigned long long *)field(o, spec) = v;
-    break;
+    return apply_seconds(o, spec, shown, value, err, err_size);
   case KIND_HELP:
     return OPTIONS_HELP;
   case KIND_VERSION:
@@ -292,79 +329,87 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
   return OPTIONS_RUN;
 }
 
-static const char *role_names(unsigned roles) {
-  switch (roles) {
-  case SRV:
-    return "--server";
-  case CLI:
-    return "--client";
-  case BEN:
-    return "--bench";
-  case CLI | BEN:
-    return "--client and --bench";
-  default:
-    return "--server and --client";
-  }
-}
-
-static int seen_opt(unsigned long long seen, const char *long_name) {
+static const opt_spec_t *find_seen(unsigned long long seen, run_mode_t sets) {
   size_t i;
   for (i = 0; i < OPT_COUNT; i++) {
-    if (strcmp(opt_table[i].long_name, long_name) == 0)
-      return (seen >> i) & 1;
+    if (((seen >> i) & 1) && opt_table[i].sets_mode == sets)
+      return &opt_table[i];
   }
-  return 0;
+  return NULL;
+}
+
+/* --client plus --count/--forever is ping, plus --stdin the pipe. */
+static options_result_t settle_mode(options_t *o, unsigned long long seen,
+                                    char *err, size_t err_size) {
+  const opt_spec_t *count = find_seen(seen, MODE_PING);
+  const opt_spec_t *pipe = find_seen(seen, MODE_PIPE);
+
+  if (o->mode == MODE_NONE)
+    return fail(err, err_size,
+                "one of --server, --client or --bench is required");
+  if (o->mode != MODE_CLIENT)
+    return OPTIONS_RUN;
+  if (pipe != NULL && count != NULL)
+    return fail(err, err_size, "--stdin and --%s cannot be used together",
+                count->long_name);
+  if (count != NULL &&
+      find_seen(seen & ~(1ULL << (count - opt_table)), MODE_PING) != NULL)
+    return fail(err, err_size, "--count and --forever cannot be used together");
+  o->mode = pipe ? MODE_PIPE : count ? MODE_PING : MODE_CLIENT;
+  return OPTIONS_RUN;
+}
+
+/* Where an option applies, in the words of the command line. */
+static const char *mode_names(unsigned modes) {
+  if (modes == (MODE_SERVER | MODE_CLIENT | MODE_BENCH))
+    return "--server, --bench and the tutorial client (--client without "
+           "--count, --forever or --stdin)";
+  if ((modes & ~(unsigned)MODES_CLIENT) == 0)
+    return "--client";
+  if (modes == MODE_SERVER)
+    return "--server";
+  if (modes == MODE_BENCH)
+    return "--bench";
+  if ((modes & MODE_SERVER) == 0)
+    return "--client and --bench";
+  return "--server and --client";
+}
+
+/* An option the mode does not take: said as the user would think of it. */
+static options_result_t misplaced(const options_t *o, const opt_spec_t *spec,
+                                  char *err, size_t err_size) {
+  const char *name = spec->long_name;
+  unsigned client_modes = spec->applies_to & MODES_CLIENT;
+
+  if (o->mode & MODES_CLIENT && client_modes != 0) {
+    if (o->mode == MODE_PIPE)
+      return fail(err, err_size, "--stdin and --%s cannot be used together",
+                  name);
+    if (o->mode == MODE_CLIENT && client_modes & MODE_PING)
+      return fail(err, err_size, "--%s needs --count or --forever%s", name,
+                  client_modes & MODE_PIPE ? " (or --stdin)" : "");
+    if (o->mode == MODE_PING)
+      return fail(err, err_size,
+                  "--%s and --count/--forever cannot be used together", name);
+  }
+  return fail(err, err_size, "--%s applies only to %s", name,
+              mode_names(spec->applies_to));
 }
 
 static options_result_t check(options_t *o, unsigned long long seen, char *err,
                               size_t err_size) {
-  static const char *const not_with_stdin[] = {
-      "count", "forever", "interval",   "timeout",
-      "size",  "message", "close-after"};
-  static const char *const ping_only[] = {"interval", "timeout"};
+  options_result_t r = settle_mode(o, seen, err, err_size);
   size_t i;
 
-  if (o->role == ROLE_NONE)
-    return fail(err, err_size,
-                "one of --server, --client or --bench is required");
+  if (r != OPTIONS_RUN)
+    return r;
   for (i = 0; i < OPT_COUNT; i++) {
-    if (((seen >> i) & 1) && !(opt_table[i].roles & o->role))
-      return fail(err, err_size, "--%s applies only to %s",
-                  opt_table[i].long_name, role_names(opt_table[i].roles));
+    if (((seen >> i) & 1) && !(opt_table[i].applies_to & o->mode))
+      return misplaced(o, &opt_table[i], err, err_size);
   }
-  if (o->role != ROLE_SERVER && o->port == 0)
+  if (o->mode != MODE_SERVER && o->port == 0)
     return fail(err, err_size, "invalid port '0' for %s: expected 1 to 65535",
-                o->role == ROLE_CLIENT ? "--client" : "--bench");
-  if (o->use_stdin) {
-    for (i = 0; i < sizeof(not_with_stdin) / sizeof(not_with_stdin[0]); i++) {
-      if (seen_opt(seen, not_with_stdin[i]))
-        return fail(err, err_size, "--stdin and --%s cannot be used together",
-                    not_with_stdin[i]);
-    }
-  }
-  if (o->ping && seen_opt(seen, "close-after"))
-    return fail(err, err_size,
-                "--close-after and --count/--forever cannot be used "
-                "together");
-  if (o->role == ROLE_BENCH && o->duration_ms == 0)
-    return fail(err, err_size, "--duration must be more than 0");
-  if (o->ping && o->timeout_ms == 0)
-    return fail(err, err_size, "--timeout must be more than 0");
-  if (o->verbose && (o->ping || o->use_stdin))
-    return fail(err, err_size,
-                "--verbose applies only to the tutorial client (without "
-                "--count, --forever or --stdin)");
-  if (seen_opt(seen, "count") && seen_opt(seen, "forever"))
-    return fail(err, err_size, "--count and --forever cannot be used together");
-  if (o->role == ROLE_CLIENT && !o->ping) {
-    for (i = 0; i < sizeof(ping_only) / sizeof(ping_only[0]); i++) {
-      if (seen_opt(seen, ping_only[i]))
-        return fail(err, err_size, "--%s needs --count or --forever",
-                    ping_only[i]);
-    }
-    if (seen_opt(seen, "size"))
-      return fail(err, err_size, "--size needs --count or --forever");
-  }
+                o->mode == MODE_BENCH ? "--bench" : "--client");
   return OPTIONS_RUN;
 }
 
@@ -376,6 +421,7 @@ static void set_defaults(options_t *o) {
   o->close_after_ms = OPTIONS_DEFAULT_CLOSE_AFTER_MS;
   o->interval_ms = 1000;
   o->timeout_ms = 5000;
+  o->connect_timeout_ms = 10000;
   o->drain_timeout_ms = 5000;
   o->connections = 1;
   o->pipeline = 1;
@@ -459,9 +505,9 @@ options_result_t options_parse(int argc, char **argv, options_t *o, char *err,
   r = check(o, seen, err, err_size);
   if (r != OPTIONS_RUN)
     return r;
-  if (o->role != ROLE_SERVER && o->host == NULL)
+  if (o->mode != MODE_SERVER && o->host == NULL)
     o->host = OPTIONS_DEFAULT_CLIENT_HOST;
-  if (o->role == ROLE_BENCH && o->size == 0)
+  if (o->mode == MODE_BENCH && o->size == 0)
     o->size = 64;
   return OPTIONS_RUN;
 }

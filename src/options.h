@@ -13,30 +13,35 @@
 /* Exit statuses, documented in the man page and README. */
 enum { EXIT_STATUS_OK = 0, EXIT_STATUS_FAILURE = 1, EXIT_STATUS_USAGE = 2 };
 
+/* The five programs in one binary; bits, so that an option can name every
+ * mode it applies to. */
 typedef enum {
-  ROLE_NONE = 0,
-  ROLE_SERVER = 1,
-  ROLE_CLIENT = 2,
-  ROLE_BENCH = 4
-} role_t;
+  MODE_NONE = 0,
+  MODE_SERVER = 1 << 0, /* --server */
+  MODE_CLIENT = 1 << 1, /* --client: the tutorial's client */
+  MODE_PING = 1 << 2,   /* --client --count N / --forever */
+  MODE_PIPE = 1 << 3,   /* --client --stdin */
+  MODE_BENCH = 1 << 4   /* --bench */
+} run_mode_t;
+
+#define MODES_CLIENT (MODE_CLIENT | MODE_PING | MODE_PIPE)
 
 /* Durations are in milliseconds; 0 means "off" where the option says so. */
 typedef struct options_s {
-  role_t role;
+  run_mode_t mode;
   const char *host; /* NULL: server listens on all interfaces */
   int port;         /* 0..65535; 0 only for the server */
   int quiet;        /* no per-read (or per-round-trip) lines */
+  int verbose;      /* client: every libuv step; server, bench: set-up */
+  unsigned long long connect_timeout_ms; /* client modes and bench */
 
   /* client */
   const char *message;
   size_t message_len;
   unsigned long long close_after_ms;
-  int verbose;              /* log every libuv-level step */
-  int ping;                 /* --count or --forever: round trips */
-  unsigned long long count; /* round trips; 0: until interrupted */
+  unsigned long long count; /* ping: round trips; 0: until interrupted */
   unsigned long long interval_ms;
-  unsigned long long timeout_ms; /* per round trip */
-  int use_stdin;                 /* --stdin: pipe stdin to stdout */
+  unsigned long long timeout_ms; /* ping: per round trip; pipe: no progress */
 
   /* client (ping) and bench */
   unsigned long long size; /* bytes per message; 0: the message's length */

@@ -4,7 +4,6 @@
 #include "log.h"
 #include "pattern.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +37,17 @@ static void close_handle(ping_t *p, uv_handle_t *handle) {
   uv_close(handle, on_closed);
 }
 
+static void on_signals_closed(stop_signals_t *signals) {
+  ping_t *p = signals->data;
+  p->open_handles--;
+  maybe_done(p);
+}
+
 static void print_summary(ping_t *p) {
   char target[ADDR_STR_SIZE + 256];
   double ns_to_ms = 1e-6;
 
-  dial_format_target(p->config.host, p->config.port, target, sizeof(target));
+  addr_format_target(p->config.host, p->config.port, target, sizeof(target));
   printf("--- %s tcpecho ping statistics ---\n", target);
   printf("%llu sent, %llu received, %.1f%% loss, time %.0f ms\n",
          (unsigned long long)p->seq, (unsigned long long)p->received,
@@ -72,11 +77,11 @@ static void finish(ping_t *p, int failed) {
   else
     dial_cancel(&p->dial);
   close_handle(p, (uv_handle_t *)&p->timer);
-  close_handle(p, (uv_handle_t *)&p->sigint);
+  stop_signals_close(&p->signals, on_signals_closed);
 }
 
-static void on_sigint(uv_signal_t *handle, int signum) {
-  ping_t *p = container_of(handle, ping_t, sigint);
+static void on_stop_signal(stop_signals_t *signals, int signum) {
+  ping_t *p = signals->data;
   (void)signum;
   /* A round trip cut short by the interrupt is not a loss. */
   if (p->seq > p->received)
@@ -231,7 +236,8 @@ void ping_start(ping_t *p, uv_loop_t *loop, const ping_config_t *config,
   p->latency = malloc(sizeof(*p->latency));
   rtt_stats_init(&p->rtt);
   uv_timer_init(loop, &p->timer);
-  uv_signal_init(loop, &p->sigint);
+  p->signals.data = p;
+  (void)stop_signals_start(&p->signals, loop, on_stop_signal); /* best effort */
   p->open_handles = 2;
   p->start_ns = uv_hrtime();
   if (p->payload == NULL || p->latency == NULL || p->len == 0) {
@@ -243,9 +249,8 @@ void ping_start(ping_t *p, uv_loop_t *loop, const ping_config_t *config,
   histogram_init(p->latency);
   if (config->size == 0)
     memcpy(p->payload, config->message, p->len);
-  uv_signal_start(&p->sigint, on_sigint, SIGINT);
   p->open_handles++; /* the dial's, until on_dialed */
   p->dial.data = p;
-  dial_start(&p->dial, loop, &p->tcp, config->host, config->port, on_dialed,
-             NULL);
+  dial_start(&p->dial, loop, &p->tcp, config->host, config->port,
+             config->connect_timeout_ms, on_dialed, NULL);
 }

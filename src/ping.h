@@ -6,6 +6,7 @@
 
 #include "dial.h"
 #include "histogram.h"
+#include "signals.h"
 #include "stats.h"
 
 #include <stddef.h>
@@ -25,7 +26,8 @@ typedef struct ping_config_s {
   uint64_t count; /* 0: until SIGINT */
   uint64_t interval_ms;
   uint64_t timeout_ms; /* per round trip */
-  int quiet;           /* summary only */
+  uint64_t connect_timeout_ms;
+  int quiet; /* summary only */
 } ping_config_t;
 
 struct ping_s {
@@ -35,7 +37,7 @@ struct ping_s {
   dial_t dial;
   uv_tcp_t tcp;
   uv_timer_t timer; /* the interval, or the round trip's timeout */
-  uv_signal_t sigint;
+  stop_signals_t signals;
   uv_write_t write_req;
   char *payload;
   size_t len;
@@ -53,7 +55,8 @@ struct ping_s {
   char read_buf[65536];
 };
 
-/* Runs the whole ping; done_cb runs once, after every handle is closed. */
+/* Runs the whole ping; done_cb runs once, after every handle is closed. A
+ * stop signal (Ctrl-C, SIGTERM, SIGHUP) ends it with the summary. */
 void ping_start(ping_t *ping, uv_loop_t *loop, const ping_config_t *config,
                 ping_done_cb done_cb);
 

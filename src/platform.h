@@ -3,6 +3,7 @@
 #ifndef TCPECHO_PLATFORM_H
 #define TCPECHO_PLATFORM_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include <uv.h>
@@ -14,12 +15,35 @@ void platform_localtime(time_t t, struct tm *out);
  * process: ignore SIGPIPE where it exists (no-op on Windows). */
 void platform_ignore_sigpipe(void);
 
+/* Reopens any of descriptors 0, 1 and 2 that is closed on the null device,
+ * as daemons do: otherwise the next socket would take its number, log lines
+ * would land in it, and libuv refuses to close it. Call before libuv opens
+ * anything. */
+void platform_reopen_std_fds(void);
+
+/* Writes all of buf to fd, blocking, retrying after interruptions and
+ * short writes; gives up silently on an error (the reader is gone). */
+void platform_write_all(int fd, const char *buf, size_t len);
+
 /* The process's limit on open descriptors (POSIX RLIMIT_NOFILE), or 0 where
  * there is none to speak of (Windows: sockets are not counted so). */
 uint64_t platform_fd_limit(void);
 
+/* Raises the soft descriptor limit to the hard one, as Go does at start;
+ * *before and *after get the soft limit (0 where there is none). */
+void platform_raise_fd_limit(uint64_t *before, uint64_t *after);
+
 /* Whether handle's descriptor is among the last ones under limit, so that
- * the next accept fails with EMFILE; 0 when limit is 0. */
+ * the next accept would fail with EMFILE; 0 when limit is 0. */
 int platform_fds_nearly_exhausted(const uv_handle_t *handle, uint64_t limit);
+
+/* The signals that ask a process to stop: SIGINT, SIGTERM and SIGHUP on
+ * POSIX; on Windows Ctrl-C (SIGINT), Ctrl-Break (SIGBREAK) and closing the
+ * console window (SIGHUP, as libuv reports it). Returns how many. */
+#define PLATFORM_STOP_SIGNALS_MAX 3
+int platform_stop_signals(int signums[PLATFORM_STOP_SIGNALS_MAX]);
+
+/* "SIGINT", "SIGTERM", ...; "signal N" for others. */
+const char *platform_signal_name(int signum);
 
 #endif

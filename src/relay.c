@@ -3,7 +3,6 @@
 #include "container_of.h"
 #include "log.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +24,8 @@ static void on_alloc_chunk(uv_handle_t *handle, size_t suggested,
                            uv_buf_t *buf);
 static void on_tcp_read(uv_stream_t *stream, ssize_t nread,
                         const uv_buf_t *buf);
-static int verify_echo(relay_t *r, const char *data, size_t len);
+static relay_outcome_t verify_echo(relay_t *r, const char *data, size_t len);
+static void arm_timer(relay_t *r);
 
 static void maybe_done(relay_t *r) {
   if (r->open_handles == 0 && r->done_cb != NULL && !r->in.busy &&
@@ -44,7 +44,7 @@ static void maybe_done(relay_t *r) {
       r->v_head = next;
     }
     uv_tty_reset_mode();
-    cb(r, r->failed ? 1 : 0);
+    cb(r, r->outcome == RELAY_OK ? 0 : 1);
   }
 }
 
@@ -61,24 +61,46 @@ static void close_handle(relay_t *r, uv_handle_t *handle) {
   uv_close(handle, on_closed);
 }
 
-static void finish(relay_t *r, int failed) {
+static void on_signals_closed(stop_signals_t *signals) {
+  relay_t *r = signals->data;
+  r->open_handles--;
+  maybe_done(r);
+}
+
+/* Standard output closes once what arrived is written out: at once when
+ * nothing is pending, else from out_written or the timer. */
+static void close_stdout(relay_t *r) {
+  if (!r->out.is_file && r->out.stream != NULL)
+    close_handle(r, (uv_handle_t *)r->out.stream);
+  close_handle(r, (uv_handle_t *)&r->timer);
+}
+
+static void finish(relay_t *r, relay_outcome_t outcome) {
+  static const char *const word[] = {"", ": INCOMPLETE", ": CORRUPTED",
+                                     ": EXTRA BYTES"};
   if (r->finished)
     return;
   r->finished = 1;
-  r->failed |= failed;
-  if (!r->quiet || failed)
+  if (outcome == RELAY_OK && (!r->in_eof || r->echoed != r->sent))
+    outcome = RELAY_INCOMPLETE;
+  r->outcome = outcome;
+  if (!r->config.quiet || outcome != RELAY_OK)
     log_line("sent %llu bytes, %llu echoed back%s", (unsigned long long)r->sent,
-             (unsigned long long)r->echoed,
-             r->sent == r->echoed && !failed ? "" : ": INCOMPLETE");
+             (unsigned long long)r->echoed, word[outcome]);
   if (r->tcp_open)
     close_handle(r, (uv_handle_t *)&r->tcp);
   else if (r->dialing)
     dial_cancel(&r->dial);
-  close_handle(r, (uv_handle_t *)&r->sigint);
+  stop_signals_close(&r->signals, on_signals_closed);
   if (!r->in.is_file && r->in.stream != NULL)
     close_handle(r, (uv_handle_t *)r->in.stream);
-  if (!r->out.is_file && r->out.stream != NULL)
-    close_handle(r, (uv_handle_t *)r->out.stream);
+  if (r->out_pending == 0) {
+    close_stdout(r);
+  } else {
+    /* Bounded: a standard output nobody reads must not hold us forever. */
+    uv_timer_stop(&r->timer);
+    arm_timer(r);
+  }
   maybe_done(r);
 }
 
@@ -86,7 +108,39 @@ static void fail(relay_t *r, const char *what, int err) {
   if (r->finished)
     return;
   log_line("%s: %s (%s)", what, uv_err_name(err), uv_strerror(err));
-  finish(r, 1);
+  finish(r, RELAY_INCOMPLETE);
+}
+
+/* --timeout: while echoes are owed, each one that arrives restarts it;
+ * after the last one it waits for the server's FIN; once finished, for
+ * standard output to take what is left. */
+static void on_timer(uv_timer_t *timer) {
+  relay_t *r = container_of(timer, relay_t, timer);
+  char secs[32];
+
+  log_format_seconds(secs, sizeof(secs), r->config.timeout_ms);
+  if (r->finished) {
+    log_line("standard output took nothing for %s s: %llu bytes not written",
+             secs, (unsigned long long)r->out_pending);
+    close_stdout(r);
+    return;
+  }
+  if (r->sent > r->echoed)
+    log_line("no echo for %s s: %llu of %llu bytes echoed back", secs,
+             (unsigned long long)r->echoed, (unsigned long long)r->sent);
+  else
+    log_line("the server did not close the connection within %s s of the "
+             "last echo",
+             secs);
+  finish(r, RELAY_INCOMPLETE);
+}
+
+static void arm_timer(relay_t *r) {
+  if (r->finished ? r->out_pending > 0
+                  : r->sent > r->echoed || (r->in_eof && !r->tcp_eof))
+    uv_timer_start(&r->timer, on_timer, r->config.timeout_ms, 0);
+  else
+    uv_timer_stop(&r->timer);
 }
 
 /* Done when the input ended, the server closed after echoing everything,
@@ -98,16 +152,23 @@ static void maybe_complete(relay_t *r) {
     log_line("the server closed the connection after echoing %llu of %llu "
              "bytes",
              (unsigned long long)r->echoed, (unsigned long long)r->sent);
-    finish(r, 1);
+    finish(r, RELAY_INCOMPLETE);
     return;
   }
-  finish(r, 0);
+  finish(r, RELAY_OK);
 }
 
 /* --- standard output ---------------------------------------------------- */
 
 static void out_written(relay_t *r, size_t len) {
   r->out_pending -= len;
+  if (r->finished) {
+    if (r->out_pending == 0)
+      close_stdout(r);
+    else
+      arm_timer(r); /* standard output moves: give it more time */
+    return;
+  }
   if (r->tcp_paused && r->out_pending <= RELAY_LOW_WATER && !r->finished) {
     r->tcp_paused = 0;
     uv_read_start((uv_stream_t *)&r->tcp, on_alloc_chunk, on_tcp_read);
@@ -121,7 +182,11 @@ static void on_stdout_write(uv_write_t *req, int status) {
   size_t len = c->len;
   free(c);
   if (status < 0) {
-    if (status != UV_ECANCELED)
+    if (status == UV_ECANCELED)
+      return;
+    if (r->finished) /* nowhere to write the rest */
+      close_stdout(r);
+    else
       fail(r, "Error writing standard output", status);
     return;
   }
@@ -136,7 +201,9 @@ static void on_stdout_file_write(uv_fs_t *req) {
   uv_fs_req_cleanup(req);
   r->out.busy = 0;
   if (n < 0) {
+    r->out_failed = 1;
     fail(r, "Error writing standard output", (int)n);
+    maybe_done(r);
     return;
   }
   /* A short write to a file: write the rest. */
@@ -151,17 +218,14 @@ static void on_stdout_file_write(uv_fs_t *req) {
     free(c);
     out_written(r, (size_t)n);
   }
-  if (r->finished) {
-    maybe_done(r);
-    return;
-  }
   write_stdout_file(r);
+  maybe_done(r);
 }
 
 static void write_stdout_file(relay_t *r) {
   uv_buf_t buf;
   int err;
-  if (r->out.busy || r->out_head == NULL || r->finished)
+  if (r->out.busy || r->out_head == NULL || r->out_failed)
     return;
   buf = uv_buf_init(r->out_head->data, (unsigned int)r->out_head->len);
   r->out.req.data = r;
@@ -213,22 +277,26 @@ static void on_tcp_read(uv_stream_t *stream, ssize_t nread,
                         const uv_buf_t *buf) {
   relay_t *r = container_of(stream, relay_t, tcp);
   relay_chunk_t *c = chunk_of(buf);
+  relay_outcome_t outcome;
 
   if (nread <= 0 || r->finished) {
     free(c);
     if (nread == UV_EOF) {
       r->tcp_eof = 1;
+      uv_timer_stop(&r->timer);
       maybe_complete(r);
     } else if (nread < 0) {
       fail(r, "Error reading TCP session", (int)nread);
     }
     return;
   }
-  if (verify_echo(r, c->data, (size_t)nread) != 0) {
+  outcome = verify_echo(r, c->data, (size_t)nread);
+  if (outcome != RELAY_OK) {
     free(c);
-    finish(r, 1);
+    finish(r, outcome);
     return;
   }
+  arm_timer(r); /* progress */
   c->relay = r;
   c->len = (size_t)nread;
   write_stdout(r, c);
@@ -260,8 +328,8 @@ static void on_tcp_write(uv_write_t *req, int status) {
 }
 
 /* Compares echoed bytes with what was sent, in order; resumes the input
- * once little is left unconfirmed. Returns -1 on a difference. */
-static int verify_echo(relay_t *r, const char *data, size_t len) {
+ * once little is left unconfirmed. */
+static relay_outcome_t verify_echo(relay_t *r, const char *data, size_t len) {
   while (len > 0 && r->v_head != NULL) {
     relay_chunk_t *c = r->v_head;
     size_t n = c->len - c->verified;
@@ -272,7 +340,7 @@ static int verify_echo(relay_t *r, const char *data, size_t len) {
       if (data[i] != c->data[c->verified + i]) {
         log_line("the echo differs from what was sent at byte %llu",
                  (unsigned long long)(r->echoed + i));
-        return -1;
+        return RELAY_CORRUPTED;
       }
     }
     c->verified += n;
@@ -289,13 +357,13 @@ static int verify_echo(relay_t *r, const char *data, size_t len) {
   if (len > 0) {
     log_line("the server sent %llu byte%s more than it was sent",
              (unsigned long long)len, len == 1 ? "" : "s");
-    return -1;
+    return RELAY_EXTRA;
   }
   if (r->in_paused && !r->finished && r->sent - r->echoed <= RELAY_LOW_WATER) {
     r->in_paused = 0;
     read_stdin(r);
   }
-  return 0;
+  return RELAY_OK;
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -308,6 +376,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 static void input_ended(relay_t *r) {
   uv_shutdown_t *req = malloc(sizeof(*req));
   r->in_eof = 1;
+  arm_timer(r); /* from now on the server's FIN is owed too */
   if (req == NULL) {
     fail(r, "Error shutting down TCP session", UV_ENOMEM);
     return;
@@ -335,6 +404,8 @@ static void send_chunk(relay_t *r, relay_chunk_t *c, size_t len) {
     fail(r, "Error writing TCP session", err);
     return;
   }
+  if (r->sent == r->echoed)
+    arm_timer(r); /* echoes are owed from now on */
   /* Kept until the echo matched it. */
   if (r->v_tail != NULL)
     r->v_tail->next = c;
@@ -464,7 +535,7 @@ static void on_dialed(dial_t *dial, int status) {
     if (r->finished)
       maybe_done(r);
     else
-      finish(r, 1);
+      finish(r, RELAY_INCOMPLETE);
     return;
   }
   r->tcp_open = 1;
@@ -473,7 +544,7 @@ static void on_dialed(dial_t *dial, int status) {
     close_handle(r, (uv_handle_t *)&r->tcp);
     return;
   }
-  if (!r->quiet) {
+  if (!r->config.quiet) {
     addr_format_tcp(&r->tcp, 1, peer, sizeof(peer));
     log_line("TCP session open to %s", peer);
   }
@@ -485,27 +556,27 @@ static void on_dialed(dial_t *dial, int status) {
   read_stdin(r);
 }
 
-/* Ctrl-C: stop where we are; what was not echoed yet makes it a failure. */
-static void on_sigint(uv_signal_t *handle, int signum) {
-  relay_t *r = container_of(handle, relay_t, sigint);
-  (void)signum;
-  log_line("interrupted");
-  finish(r, !r->in_eof || r->echoed != r->sent);
+/* A stop signal: stop where we are; what was not echoed yet makes it a
+ * failure (finish decides). */
+static void on_stop_signal(stop_signals_t *signals, int signum) {
+  relay_t *r = signals->data;
+  log_line("interrupted by %s", platform_signal_name(signum));
+  finish(r, RELAY_OK);
 }
 
-void relay_start(relay_t *r, uv_loop_t *loop, const char *host, int port,
-                 int quiet, relay_done_cb done_cb) {
+void relay_start(relay_t *r, uv_loop_t *loop, const relay_config_t *config,
+                 relay_done_cb done_cb) {
   int err;
 
   memset(r, 0, sizeof(*r));
   r->loop = loop;
-  r->host = host;
-  r->port = port;
-  r->quiet = quiet;
+  r->config = *config;
   r->done_cb = done_cb;
-  uv_signal_init(loop, &r->sigint);
+  (void)uv_timer_init(loop, &r->timer); /* cannot fail on a live loop */
   r->open_handles++;
-  uv_signal_start(&r->sigint, on_sigint, SIGINT);
+  r->signals.data = r;
+  (void)stop_signals_start(&r->signals, loop, on_stop_signal); /* best effort */
+  r->open_handles++;
   err = open_end(r, &r->in, 0, 1);
   if (err != 0) {
     fail(r, "Error opening standard input", err);
@@ -519,5 +590,6 @@ void relay_start(relay_t *r, uv_loop_t *loop, const char *host, int port,
   r->dial.data = r;
   r->dialing = 1;
   r->open_handles++; /* the dial's, until on_dialed */
-  dial_start(&r->dial, loop, &r->tcp, host, port, on_dialed, NULL);
+  dial_start(&r->dial, loop, &r->tcp, config->host, config->port,
+             config->connect_timeout_ms, on_dialed, NULL);
 }

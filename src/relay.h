@@ -5,6 +5,7 @@
 #define TCPECHO_RELAY_H
 
 #include "dial.h"
+#include "signals.h"
 
 #include <stdint.h>
 #include <uv.h>
@@ -34,15 +35,30 @@ typedef struct relay_end_s {
 
 typedef struct relay_chunk_s relay_chunk_t;
 
-struct relay_s {
-  uv_loop_t *loop;
+typedef struct relay_config_s {
   const char *host;
   int port;
   int quiet;
+  uint64_t timeout_ms; /* no echo while some is owed, or no FIN after all */
+  uint64_t connect_timeout_ms;
+} relay_config_t;
+
+/* How a run ended, named in its last line. */
+typedef enum {
+  RELAY_OK = 0,
+  RELAY_INCOMPLETE, /* bytes never came back (or the close never came) */
+  RELAY_CORRUPTED,  /* an echoed byte differs from the one sent */
+  RELAY_EXTRA       /* more came back than was sent */
+} relay_outcome_t;
+
+struct relay_s {
+  uv_loop_t *loop;
+  relay_config_t config;
   relay_done_cb done_cb;
   dial_t dial;
   uv_tcp_t tcp;
-  uv_signal_t sigint;
+  stop_signals_t signals;
+  uv_timer_t timer; /* --timeout: progress, the server's FIN, last output */
   relay_end_t in, out;
   relay_chunk_t *out_head, *out_tail; /* file output, written in order */
   relay_chunk_t *in_chunk;            /* file input being read into */
@@ -56,12 +72,15 @@ struct relay_s {
   int in_paused;
   int tcp_paused;
   int tcp_eof;
+  int out_failed; /* a write to standard output failed */
   int open_handles;
   int finished;
-  int failed;
+  relay_outcome_t outcome;
 };
 
-void relay_start(relay_t *relay, uv_loop_t *loop, const char *host, int port,
-                 int quiet, relay_done_cb done_cb);
+/* Runs the whole pipe; done_cb runs once, after every handle is closed and
+ * what arrived is written out (or --timeout passed writing it). */
+void relay_start(relay_t *relay, uv_loop_t *loop, const relay_config_t *config,
+                 relay_done_cb done_cb);
 
 #endif

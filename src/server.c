@@ -396,6 +396,19 @@ static void reject(server_t *server, uv_stream_t *listener) {
   uv_close((uv_handle_t *)&r->tcp, on_reject_closed);
 }
 
+static void drop(server_t *server, session_t *s) {
+  char peer[ADDR_STR_SIZE];
+  server->stats.sessions_dropped++;
+  if (log_due(server, &server->last_drop_log_ms)) {
+    addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
+    log_line("dropping TCP session from %s: no free descriptor (limit %llu; "
+             "%llu dropped so far), open sessions are not affected",
+             peer, (unsigned long long)server->fd_limit,
+             (unsigned long long)server->stats.sessions_dropped);
+  }
+  session_close(s);
+}
+
 static void on_connection(uv_stream_t *listener, int status) {
   server_t *server = container_of(listener, server_t, listener);
   char peer[ADDR_STR_SIZE];
@@ -434,18 +447,14 @@ static void on_connection(uv_stream_t *listener, int status) {
     session_fail(s, "Error accepting TCP session", err);
     return;
   }
-  server->stats.sessions_accepted++;
-  /* libuv closes connections it cannot accept for want of descriptors
-   * without telling us (its EMFILE reserve): say so when the one just
-   * accepted took the last ones. */
+  /* Serving this one would leave no descriptor for the next accept, and
+   * libuv would then close connections silently (its EMFILE reserve): drop
+   * it ourselves, so that every one is counted and logged. */
   if (platform_fds_nearly_exhausted((uv_handle_t *)&s->tcp, server->fd_limit)) {
-    server->stats.errors++;
-    if (log_due(server, &server->last_accept_error_log_ms))
-      log_line("Error accepting TCP session: EMFILE (too many open files): "
-               "%lu sessions open; new connections are closed until "
-               "descriptors free up, open sessions are not affected",
-               (unsigned long)server->stats.sessions_open);
+    drop(server, s);
+    return;
   }
+  server->stats.sessions_accepted++;
   if (server->stats.sessions_open > server->stats.peak_sessions)
     server->stats.peak_sessions = server->stats.sessions_open;
   session_touch(s);
@@ -482,10 +491,12 @@ static void on_stats_tick(uv_timer_t *timer) {
   double secs = (double)server->config.stats_ms / 1000.0;
 
   log_line("stats: %lu sessions open, %llu accepted, %llu rejected, "
-           "in %.2f MB/s, out %.2f MB/s, %llu errors",
+           "%llu dropped (no free descriptor), in %.2f MB/s, out %.2f MB/s, "
+           "%llu errors",
            (unsigned long)now->sessions_open,
            (unsigned long long)now->sessions_accepted,
            (unsigned long long)now->sessions_rejected,
+           (unsigned long long)now->sessions_dropped,
            (double)(now->bytes_in - then->bytes_in) / secs / 1e6,
            (double)(now->bytes_out - then->bytes_out) / secs / 1e6,
            (unsigned long long)now->errors);
@@ -494,14 +505,19 @@ static void on_stats_tick(uv_timer_t *timer) {
 
 void server_log_summary(const server_t *server) {
   const server_stats_t *st = &server->stats;
-  log_line("served %llu session%s, echoed %llu bytes, peak %lu concurrent "
-           "sessions, %llu rejected, %llu closed idle, %llu errors",
-           (unsigned long long)st->sessions_accepted,
-           st->sessions_accepted == 1 ? "" : "s",
-           (unsigned long long)st->bytes_out, (unsigned long)st->peak_sessions,
-           (unsigned long long)st->sessions_rejected,
-           (unsigned long long)st->sessions_idle_closed,
-           (unsigned long long)st->errors);
+  /* Waits (briefly) rather than be dropped: this is the line people keep. */
+  log_line_waiting(
+      LOG_STOP_TIMEOUT_MS,
+      "served %llu session%s, echoed %llu bytes, peak %lu concurrent "
+      "sessions, %llu rejected, %llu dropped (no free descriptor), %llu "
+      "closed idle, %llu errors",
+      (unsigned long long)st->sessions_accepted,
+      st->sessions_accepted == 1 ? "" : "s", (unsigned long long)st->bytes_out,
+      (unsigned long)st->peak_sessions,
+      (unsigned long long)st->sessions_rejected,
+      (unsigned long long)st->sessions_dropped,
+      (unsigned long long)st->sessions_idle_closed,
+      (unsigned long long)st->errors);
 }
 
 static void on_listener_closed(uv_handle_t *handle) {

@@ -30,6 +30,7 @@ typedef struct server_config_s {
 typedef struct server_stats_s {
   uint64_t sessions_accepted;
   uint64_t sessions_rejected; /* over --max-conns */
+  uint64_t sessions_dropped;  /* no descriptor left to serve them */
   uint64_t sessions_idle_closed;
   uint64_t bytes_in;
   uint64_t bytes_out;
@@ -57,6 +58,7 @@ struct server_s {
   server_stats_t last_stats; /* at the previous --stats line */
   uint64_t fd_limit;         /* descriptors the process may open; 0: no limit */
   uint64_t last_reject_log_ms;
+  uint64_t last_drop_log_ms;
   uint64_t last_accept_error_log_ms;
   int read_buf_busy;
   char read_buf[SERVER_READ_BUF_SIZE];

@@ -30,7 +30,7 @@ static void test_server_defaults(void **state) {
   options_t o;
   (void)state;
   assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
-  assert_int_equal(o.role, ROLE_SERVER);
+  assert_int_equal(o.mode, MODE_SERVER);
   assert_null(o.host);
   assert_int_equal(o.port, 8000);
   assert_int_equal(o.quiet, 0);
@@ -41,7 +41,7 @@ static void test_client_defaults(void **state) {
   options_t o;
   (void)state;
   assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
-  assert_int_equal(o.role, ROLE_CLIENT);
+  assert_int_equal(o.mode, MODE_CLIENT);
   assert_string_equal(o.host, "localhost");
   assert_int_equal(o.port, 8000);
   assert_string_equal(o.message, "Hi, beyondyyh");
@@ -69,7 +69,7 @@ static void test_short_forms(void **state) {
   options_t o;
   (void)state;
   assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
-  assert_int_equal(o.role, ROLE_CLIENT);
+  assert_int_equal(o.mode, MODE_CLIENT);
   assert_int_equal(o.quiet, 1);
   assert_int_equal(o.verbose, 1);
   assert_int_equal(o.port, 80);
@@ -111,16 +111,17 @@ static void test_close_after_values(void **state) {
   check_seconds("1.2344", 1234);
   check_seconds("1.2345", 1235); /* half up */
   check_seconds("0.0005", 1);
-  check_seconds("0.0004999", 0);
+  check_seconds("0.000", 0);
   check_seconds("007", 7000);
   check_seconds("31536000", 31536000000ULL);
 }
 
 static void test_bad_close_after(void **state) {
   const char *bad[] = {
-      "",     "-1",  "+1",    "1e3",          " 1",
-      "1 ",   ".",   "abc",   "nan",          "inf",
-      "0x10", "1,5", "1.2.3", "31536000.001", "99999999999999999999999"};
+      "",         "-1",  "+1",    "1e3",          " 1",
+      "1 ",       ".",   "abc",   "nan",          "inf",
+      "0x10",     "1,5", "1.2.3", "31536000.001", "99999999999999999999999",
+      "0.0004999" /* rounds to 0 ms: refused, not "off" */};
   size_t i;
   (void)state;
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -163,9 +164,9 @@ static void test_role_errors(void **state) {
 static void test_client_only_with_server(void **state) {
   char *msg[] = {"tcpecho", "--server", "--message", "x"};
   char *close_after[] = {"tcpecho", "-t", "1", "-s"};
-  char *verbose[] = {"tcpecho", "-sv"};
+  char *interval[] = {"tcpecho", "-s", "-i", "1"};
   (void)state;
-  expect_error(ARGC(verbose), verbose, "--verbose applies only to --client");
+  expect_error(ARGC(interval), interval, "--interval applies only to --client");
   expect_error(ARGC(msg), msg, "--message applies only to --client");
   expect_error(ARGC(close_after), close_after,
                "--close-after applies only to --client");
@@ -247,19 +248,19 @@ static void test_client_modes(void **state) {
   options_t o;
   (void)state;
   assert_int_equal(parse(ARGC(ping), ping, &o), OPTIONS_RUN);
-  assert_true(o.ping);
+  assert_int_equal(o.mode, MODE_PING);
   assert_int_equal(o.count, 5);
   assert_int_equal(o.interval_ms, 200);
   assert_int_equal(o.size, 64);
   assert_int_equal(o.timeout_ms, 1000);
   assert_int_equal(parse(ARGC(forever), forever, &o), OPTIONS_RUN);
-  assert_true(o.ping);
+  assert_int_equal(o.mode, MODE_PING);
   assert_int_equal(o.count, 0);
   assert_int_equal(o.interval_ms, 1000);
   assert_int_equal(o.size, 0); /* the message's length */
   assert_int_equal(parse(ARGC(pipe), pipe, &o), OPTIONS_RUN);
-  assert_true(o.use_stdin);
-  assert_false(o.ping);
+  assert_int_equal(o.mode, MODE_PIPE);
+  assert_int_equal(o.timeout_ms, 5000);
   expect_error(ARGC(stdin_count), stdin_count,
                "--stdin and --count cannot be used together");
   expect_error(ARGC(stdin_msg), stdin_msg,
@@ -274,7 +275,7 @@ static void test_client_modes(void **state) {
   expect_error(ARGC(zero_timeout), zero_timeout,
                "--timeout must be more than 0");
   expect_error(ARGC(ping_verbose), ping_verbose,
-               "--verbose applies only to the tutorial client");
+               "--verbose and --count/--forever cannot be used together");
   expect_error(ARGC(bench_zero), bench_zero, "--duration must be more than 0");
 }
 
@@ -289,7 +290,7 @@ static void test_bench_options(void **state) {
   options_t o;
   (void)state;
   assert_int_equal(parse(ARGC(defaults), defaults, &o), OPTIONS_RUN);
-  assert_int_equal(o.role, ROLE_BENCH);
+  assert_int_equal(o.mode, MODE_BENCH);
   assert_string_equal(o.host, "localhost");
   assert_int_equal(o.connections, 1);
   assert_int_equal(o.pipeline, 1);
@@ -327,8 +328,66 @@ static void test_help_and_version(void **state) {
   assert_non_null(strstr(options_usage(), "--close-after S"));
 }
 
+/* Durations that round to 0 ms would silently mean "off": refused. */
+static void test_durations_below_resolution(void **state) {
+  char *stats[] = {"tcpecho", "-s", "--stats", "0.0004"};
+  char *idle[] = {"tcpecho", "-s", "--idle-timeout", "0.0004"};
+  char *duration[] = {"tcpecho", "-b", "--duration", "0.0001"};
+  char *connect[] = {"tcpecho", "-c", "--connect-timeout", "0"};
+  char *zero_stats[] = {"tcpecho",        "-s",    "--stats", "0.000",
+                        "--idle-timeout", "0.0005"};
+  options_t o;
+  (void)state;
+  expect_error(ARGC(stats), stats,
+               "invalid value '0.0004' for --stats: below 1 ms, the "
+               "resolution (0 turns it off)");
+  expect_error(ARGC(idle), idle, "invalid value '0.0004' for --idle-timeout");
+  expect_error(ARGC(duration), duration,
+               "invalid value '0.0001' for --duration: below 1 ms");
+  expect_error(ARGC(connect), connect, "--connect-timeout must be more than 0");
+  /* 0.0005 rounds half up to 1 ms; an explicit 0.000 is "off". */
+  assert_int_equal(parse(ARGC(zero_stats), zero_stats, &o), OPTIONS_RUN);
+  assert_int_equal(o.stats_ms, 0);
+  assert_int_equal(o.idle_timeout_ms, 1);
+}
+
+static void test_connect_timeout_and_verbose(void **state) {
+  char *client[] = {"tcpecho", "-c"};
+  char *ping[] = {"tcpecho", "-c", "-n", "1", "--connect-timeout", "0.25"};
+  char *pipe[] = {"tcpecho", "-c", "--stdin", "--connect-timeout=2", "-W", "3"};
+  char *bench[] = {"tcpecho", "-b", "--connect-timeout", "1", "-v"};
+  char *server_v[] = {"tcpecho", "-sv"};
+  char *server_ct[] = {"tcpecho", "-s", "--connect-timeout", "1"};
+  char *pipe_v[] = {"tcpecho", "-c", "--stdin", "-v"};
+  char *lone_timeout[] = {"tcpecho", "-c", "-W", "1"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(client), client, &o), OPTIONS_RUN);
+  assert_int_equal(o.connect_timeout_ms, 10000);
+  assert_int_equal(parse(ARGC(ping), ping, &o), OPTIONS_RUN);
+  assert_int_equal(o.connect_timeout_ms, 250);
+  assert_int_equal(parse(ARGC(pipe), pipe, &o), OPTIONS_RUN);
+  assert_int_equal(o.mode, MODE_PIPE);
+  assert_int_equal(o.connect_timeout_ms, 2000);
+  assert_int_equal(o.timeout_ms, 3000);
+  assert_int_equal(parse(ARGC(bench), bench, &o), OPTIONS_RUN);
+  assert_int_equal(o.connect_timeout_ms, 1000);
+  assert_true(o.verbose);
+  assert_int_equal(parse(ARGC(server_v), server_v, &o), OPTIONS_RUN);
+  assert_int_equal(o.mode, MODE_SERVER);
+  assert_true(o.verbose);
+  expect_error(ARGC(server_ct), server_ct,
+               "--connect-timeout applies only to --client and --bench");
+  expect_error(ARGC(pipe_v), pipe_v,
+               "--stdin and --verbose cannot be used together");
+  expect_error(ARGC(lone_timeout), lone_timeout,
+               "--timeout needs --count or --forever (or --stdin)");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_durations_below_resolution),
+      cmocka_unit_test(test_connect_timeout_and_verbose),
       cmocka_unit_test(test_server_defaults),
       cmocka_unit_test(test_client_defaults),
       cmocka_unit_test(test_long_forms),

@@ -81,13 +81,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_error(err, ERR_SIZE, argc, argv);
 
   if (r == OPTIONS_RUN) {
-    require(o.role == ROLE_SERVER || o.role == ROLE_CLIENT ||
-                o.role == ROLE_BENCH,
+    require(o.mode == MODE_SERVER || o.mode == MODE_CLIENT ||
+                o.mode == MODE_PING || o.mode == MODE_PIPE ||
+                o.mode == MODE_BENCH,
             "no valid role", argc, argv);
     require(o.port >= 0 && o.port <= 65535, "port out of range", argc, argv);
-    require(o.port != 0 || o.role == ROLE_SERVER, "port 0 for a non-server",
+    require(o.port != 0 || o.mode == MODE_SERVER, "port 0 for a non-server",
             argc, argv);
-    require(o.role == ROLE_SERVER || o.host != NULL, "no host to connect to",
+    require(o.mode == MODE_SERVER || o.host != NULL, "no host to connect to",
             argc, argv);
     require(o.host == NULL || points_into(o.host, copy, size) ||
                 strcmp(o.host, OPTIONS_DEFAULT_CLIENT_HOST) == 0,
