@@ -398,6 +398,15 @@ static void finish(worker_t *w) {
   uv_close((uv_handle_t *)&w->tick, NULL);
 }
 
+/* The measurement is over: what is not yet handed to the socket is never
+ * sent, so the drain waits for at most a chunk and the socket buffers per
+ * connection, not for P whole messages. */
+static void stop_sending(worker_t *w) {
+  size_t i;
+  for (i = 0; i < w->count; i++)
+    w->conns[i].target = w->conns[i].sent;
+}
+
 static int all_echoed(const worker_t *w) {
   size_t i;
   for (i = 0; i < w->count; i++) {
@@ -432,6 +441,7 @@ static void on_tick(uv_timer_t *timer) {
   if (w->phase == PHASE_MEASURE && now >= measure_to) {
     w->phase = PHASE_DRAIN;
     w->measure_end = now;
+    stop_sending(w);
   }
   if (cfg->rate > 0 && (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
     send_due(w, now);

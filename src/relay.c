@@ -338,8 +338,9 @@ static relay_outcome_t verify_echo(relay_t *r, const char *data, size_t len) {
       n = len;
     for (i = 0; i < n; i++) {
       if (data[i] != c->data[c->verified + i]) {
+        r->echoed += i; /* what matched still came back */
         log_line("the echo differs from what was sent at byte %llu",
-                 (unsigned long long)(r->echoed + i));
+                 (unsigned long long)r->echoed);
         return RELAY_CORRUPTED;
       }
     }

@@ -85,6 +85,20 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
                        (unsigned int)(PROC_OUT_SIZE - 1 - p->err_len));
 }
 
+/* Hands every whole line in p->err to its callback, keeping the rest. */
+static void hand_over_lines(proc_t *p) {
+  size_t start = 0, i;
+  for (i = 0; i < p->err_len; i++) {
+    if (p->err[i] == '\n') {
+      p->err_line_cb(p, p->err + start, i - start, 1);
+      start = i + 1;
+    }
+  }
+  memmove(p->err, p->err + start, p->err_len - start);
+  p->err_len -= start;
+  p->err[p->err_len] = '\0';
+}
+
 static void on_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   proc_t *p = s->data;
   (void)buf;
@@ -100,11 +114,29 @@ static void on_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     }
     *len = kept;
     text[*len] = '\0';
+    if (s == (uv_stream_t *)&p->err_pipe && p->err_line_cb)
+      hand_over_lines(p);
     if (*len == PROC_OUT_SIZE - 1)
       fail_msg("process output too large");
   } else if (n < 0) {
+    if (s == (uv_stream_t *)&p->err_pipe && p->err_line_cb && p->err_len > 0)
+      p->err_line_cb(p, p->err, p->err_len, 0);
     uv_close((uv_handle_t *)s, on_proc_handle_closed);
   }
+}
+
+void proc_pause_stderr(proc_t *p) {
+  uv_read_stop((uv_stream_t *)&p->err_pipe);
+}
+
+void proc_resume_stderr(proc_t *p,
+                        void (*cb)(proc_t *p, const char *line, size_t len,
+                                   int whole),
+                        void *arg) {
+  p->err_line_cb = cb;
+  p->err_line_arg = arg;
+  hand_over_lines(p);
+  uv_read_start((uv_stream_t *)&p->err_pipe, on_alloc, on_pipe_read);
 }
 
 /* How to start tcpecho in each role: a wrapper's words (e.g. "wine" or
@@ -140,6 +172,10 @@ void proc_setup(uv_loop_t *l, const char *server_path,
   set_flavour(&server_flavour, server_path, "TCPECHO_TEST_SERVER_WRAPPER");
   set_flavour(&client_flavour, client_path ? client_path : server_path,
               "TCPECHO_TEST_CLIENT_WRAPPER");
+}
+
+const char *proc_tcpecho_path(void) {
+  return server_flavour.path;
 }
 
 void proc_close_stdin(proc_t *p) {

@@ -29,6 +29,10 @@ typedef struct proc_s {
   int term_signal;
   uint64_t started_ms;
   uint64_t exited_ms;
+  /* proc_resume_stderr: lines go to err_line_cb rather than stay in err */
+  void (*err_line_cb)(struct proc_s *p, const char *line, size_t len,
+                      int whole);
+  void *err_line_arg;
 } proc_t;
 
 /* Once per test program: the loop to use, the tcpecho binary for servers
@@ -38,6 +42,10 @@ typedef struct proc_s {
  * TCPECHO_TEST_CLIENT_WRAPPER. */
 void proc_setup(uv_loop_t *loop, const char *server_path,
                 const char *client_path);
+
+/* The tcpecho binary servers are started from, without any wrapper: for
+ * tests that start it through a shell of their own. */
+const char *proc_tcpecho_path(void);
 
 /* Starts tcpecho with args (NULL-terminated, without argv[0]); with the
  * client binary when args start with --client/-c or --bench/-b. */
@@ -50,6 +58,19 @@ void proc_spawn(proc_t *p, const char **argv);
  * or PROC_DEFAULT) and standard output to out_fd (or PROC_DEFAULT). */
 void proc_spawn_io(proc_t *p, const char **argv, int in_fd, int out_fd);
 void proc_start_io(proc_t *p, const char **args, int in_fd, int out_fd);
+
+/* Stops reading the child's standard error: once the pipe is full, the
+ * child's writes to it block (or fail with EAGAIN if it made them
+ * non-blocking). */
+void proc_pause_stderr(proc_t *p);
+
+/* Reads it again, handing every line from now on to cb (without its
+ * newline; whole == 0 for a last line the child did not end), and keeping
+ * none in p->err: for output larger than PROC_OUT_SIZE. */
+void proc_resume_stderr(proc_t *p,
+                        void (*cb)(proc_t *p, const char *line, size_t len,
+                                   int whole),
+                        void *arg);
 
 /* Closes in_pipe: the child reads EOF. */
 void proc_close_stdin(proc_t *p);
