@@ -5,6 +5,7 @@
 #include "log.h"
 #include "pattern.h"
 #include "signals.h"
+#include "stream_write.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +44,6 @@ typedef struct conn_s {
   int failed;
 } conn_t;
 
-/* The part of a chunk that uv_try_write could not write at once. */
-typedef struct send_s {
-  uv_write_t req;
-  size_t len;
-} send_t;
-
 typedef struct counters_s {
   uint64_t messages;
   uint64_t bytes;
@@ -69,7 +64,7 @@ struct worker_s {
   size_t open_conns;
   int phase;
   uint64_t measure_start, measure_end;
-  counters_t c;
+  counters_t counts;
   histogram_t *latency;
   int read_buf_busy;
   char scratch[BENCH_CHUNK]; /* the stream is made here, a chunk at a time */
@@ -133,7 +128,7 @@ static void local_fail(conn_t *c, int err) {
     log_line("bench: %s: %s (%s)",
              err == UV_ENOMEM ? "out of memory" : "cannot open more sockets",
              uv_err_name(err), uv_strerror(err));
-  conn_fail(c, &c->worker->c.errors.local);
+  conn_fail(c, &c->worker->counts.errors.local);
 }
 
 static int is_local_error(int err) {
@@ -144,22 +139,21 @@ static int is_local_error(int err) {
 static void conn_pump(conn_t *c);
 
 static void on_send(uv_write_t *req, int status) {
-  send_t *s = container_of(req, send_t, req);
   conn_t *c = container_of(req->handle, conn_t, tcp);
-  free(s);
+  stream_write_free(req);
   c->write_queued = 0;
   if (status < 0) {
     if (status != UV_ECANCELED)
-      conn_fail(c, &c->worker->c.errors.early_close);
+      conn_fail(c, &c->worker->counts.errors.early_close);
     return;
   }
   conn_pump(c);
 }
 
 /* Hands the socket what is due of the stream, a chunk at a time, made in
- * the loop's scratch: straight to the socket when it takes it now, else a
- * copy of the rest of that chunk is queued and the next chunk waits for
- * it. So a connection holds at most one chunk, whatever P x size. */
+ * the loop's scratch: the part the socket does not take now is queued as a
+ * copy, and the next chunk waits for it. So a connection holds at most one
+ * chunk, whatever P x size. */
 static void conn_pump(conn_t *c) {
   worker_t *w = c->worker;
 
@@ -167,36 +161,20 @@ static void conn_pump(conn_t *c) {
     size_t len = c->target - c->sent < BENCH_CHUNK
                      ? (size_t)(c->target - c->sent)
                      : BENCH_CHUNK;
-    uv_buf_t buf = uv_buf_init(w->scratch, (unsigned int)len);
-    size_t done = 0;
-    send_t *s;
-    int r;
+    int queued;
 
     pattern_fill(c->seed, c->sent, w->scratch, len);
-    r = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
-    if (r > 0)
-      done = (size_t)r;
-    else if (r != UV_EAGAIN && r != UV_ENOSYS) {
-      conn_fail(c, &w->c.errors.early_close);
+    queued = stream_write((uv_stream_t *)&c->tcp, w->scratch, len, on_send);
+    if (queued == UV_ENOMEM) {
+      local_fail(c, queued);
+      return;
+    }
+    if (queued < 0) {
+      conn_fail(c, &w->counts.errors.early_close);
       return;
     }
     c->sent += len;
-    if (done == len)
-      continue;
-    s = malloc(sizeof(*s) + len - done);
-    if (s == NULL) {
-      local_fail(c, UV_ENOMEM);
-      return;
-    }
-    s->len = len - done;
-    memcpy(s + 1, w->scratch + done, s->len);
-    buf = uv_buf_init((char *)(s + 1), (unsigned int)s->len);
-    if (uv_write(&s->req, (uv_stream_t *)&c->tcp, &buf, 1, on_send) != 0) {
-      free(s);
-      conn_fail(c, &w->c.errors.early_close);
-      return;
-    }
-    c->write_queued = 1;
+    c->write_queued = queued > 0;
   }
 }
 
@@ -238,8 +216,8 @@ static void complete_messages(conn_t *c, uint64_t before, uint64_t now_ns) {
     c->head = (c->head + 1) % c->cap;
     c->count--;
     if (w->phase == PHASE_MEASURE) {
-      w->c.messages++;
-      w->c.bytes += size;
+      w->counts.messages++;
+      w->counts.bytes += size;
       histogram_record(w->latency, now_ns > stamp ? now_ns - stamp : 0);
     }
   }
@@ -268,11 +246,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     uint64_t before = c->verified;
     size_t ok;
     if (c->verified + (uint64_t)nread > c->sent) {
-      conn_fail(c, &w->c.errors.extra);
+      conn_fail(c, &w->counts.errors.extra);
     } else {
       ok = pattern_check(c->seed, c->verified, buf->base, (size_t)nread);
       if (ok != (size_t)nread) {
-        conn_fail(c, &w->c.errors.corrupted);
+        conn_fail(c, &w->counts.errors.corrupted);
       } else {
         uint64_t now = uv_hrtime();
         c->verified += (uint64_t)nread;
@@ -283,7 +261,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       }
     }
   } else if (nread < 0) {
-    conn_fail(c, &w->c.errors.early_close);
+    conn_fail(c, &w->counts.errors.early_close);
   }
   if (buf->base == w->read_buf)
     w->read_buf_busy = 0;
@@ -308,10 +286,10 @@ static void on_connect(uv_connect_t *req, int status) {
     if (w->bench->connect_error == 0)
       w->bench->connect_error = status;
     uv_mutex_unlock(&w->bench->lock);
-    conn_fail(c, &w->c.errors.connect);
+    conn_fail(c, &w->counts.errors.connect);
   } else {
-    uv_tcp_nodelay(&c->tcp, 1);
-    w->c.connected++;
+    (void)uv_tcp_nodelay(&c->tcp, 1); /* if it fails, sends only wait */
+    w->counts.connected++;
   }
   connect_more(w);
 }
@@ -338,7 +316,7 @@ static void connect_more(worker_t *w) {
     } else if (is_local_error(err)) {
       local_fail(c, err);
     } else {
-      conn_fail(c, &w->c.errors.connect);
+      conn_fail(c, &w->counts.errors.connect);
     }
   }
   if (w->connecting == 0 && w->next_connect == w->count)
@@ -386,12 +364,12 @@ static void send_due(worker_t *w, uint64_t now) {
     conn_send_due(&w->conns[i], now);
 }
 
-static void finish(worker_t *w) {
+static void worker_finish(worker_t *w) {
   size_t i;
   for (i = 0; i < w->count; i++) {
     conn_t *c = &w->conns[i];
     if (!c->failed && c->verified < c->sent)
-      conn_fail(c, &w->c.errors.missing);
+      conn_fail(c, &w->counts.errors.missing);
     conn_close(c);
   }
   w->phase = PHASE_DONE;
@@ -447,9 +425,9 @@ static void on_tick(uv_timer_t *timer) {
     send_due(w, now);
   if (w->phase == PHASE_DRAIN &&
       (all_echoed(w) || now >= w->measure_end + BENCH_DRAIN_NS))
-    finish(w);
+    worker_finish(w);
   uv_mutex_lock(&w->lock);
-  w->shown = w->c;
+  w->shown = w->counts;
   uv_mutex_unlock(&w->lock);
 }
 
@@ -487,7 +465,7 @@ static void worker_free(worker_t *w) {
   free(w->conns);
   free(w->latency);
   uv_mutex_destroy(&w->lock);
-  uv_loop_close(&w->loop);
+  (void)uv_loop_close(&w->loop); /* its handles closed as it ended */
   free(w);
 }
 
@@ -507,13 +485,19 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
   w->count = count;
   w->conns = calloc(count ? count : 1, sizeof(*w->conns));
   w->latency = malloc(sizeof(*w->latency));
-  if (w->conns == NULL || w->latency == NULL || uv_loop_init(&w->loop) != 0) {
+  if (w->conns == NULL || w->latency == NULL || uv_mutex_init(&w->lock) != 0) {
     free(w->conns);
     free(w->latency);
     free(w);
     return NULL;
   }
-  uv_mutex_init(&w->lock);
+  if (uv_loop_init(&w->loop) != 0) {
+    uv_mutex_destroy(&w->lock);
+    free(w->conns);
+    free(w->latency);
+    free(w);
+    return NULL;
+  }
   histogram_init(w->latency);
   for (i = 0; i < count; i++) {
     conn_t *c = &w->conns[i];
@@ -684,8 +668,17 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     free(b.workers);
     return UV_ENOMEM;
   }
-  uv_sem_init(&b.go, 0);
-  uv_mutex_init(&b.lock);
+  if (uv_sem_init(&b.go, 0) != 0) {
+    uv_sem_destroy(&b.connected);
+    free(b.workers);
+    return UV_ENOMEM;
+  }
+  if (uv_mutex_init(&b.lock) != 0) {
+    uv_sem_destroy(&b.go);
+    uv_sem_destroy(&b.connected);
+    free(b.workers);
+    return UV_ENOMEM;
+  }
   t0 = uv_hrtime();
   for (i = 0; i < threads; i++) {
     uint64_t n = cfg->connections / threads + (i < cfg->connections % threads);
@@ -703,7 +696,7 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   }
   for (i = 0; i < started; i++) {
     uv_sem_wait(&b.connected);
-    connected += b.workers[i]->c.connected;
+    connected += b.workers[i]->counts.connected;
   }
   result->setup_seconds = (double)(uv_hrtime() - t0) / 1e9;
   if (connected == 0 && b.connect_error != 0)
@@ -717,11 +710,11 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   wait_for_loops(&b, started, cfg->live && err == 0 && connected > 0);
   for (i = 0; i < started; i++) {
     worker_t *w = b.workers[i];
-    uv_thread_join(&w->thread);
-    result->messages += w->c.messages;
-    result->bytes += w->c.bytes;
-    result->connected += w->c.connected;
-    add_errors(&result->errors, &w->c.errors);
+    (void)uv_thread_join(&w->thread); /* it was started: cannot fail */
+    result->messages += w->counts.messages;
+    result->bytes += w->counts.bytes;
+    result->connected += w->counts.connected;
+    add_errors(&result->errors, &w->counts.errors);
     histogram_merge(&result->latency, w->latency);
     if (w->measure_end > w->measure_start)
       result->seconds += (double)(w->measure_end - w->measure_start) / 1e9;
@@ -752,7 +745,7 @@ static void json_string(FILE *out, const char *s) {
   fputc('"', out);
 }
 
-static double us(const histogram_t *h, double p) {
+static double percentile_us(const histogram_t *h, double p) {
   return (double)histogram_percentile(h, p) / 1000.0;
 }
 
@@ -781,8 +774,9 @@ void bench_report(FILE *out, const bench_config_t *cfg,
             (unsigned long long)cfg->pipeline, (unsigned long long)cfg->rate,
             (unsigned long long)r->threads, r->setup_seconds, r->seconds,
             (unsigned long long)r->messages, (unsigned long long)r->bytes,
-            (double)r->messages / secs, (double)r->bytes / secs / 1e6, us(h, 0),
-            us(h, 50), us(h, 90), us(h, 99), us(h, 99.9), us(h, 100),
+            (double)r->messages / secs, (double)r->bytes / secs / 1e6,
+            percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
+            percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100),
             histogram_mean(h) / 1000.0,
             (unsigned long long)bench_error_count(e),
             (unsigned long long)e->connect, (unsigned long long)e->corrupted,
@@ -812,7 +806,8 @@ void bench_report(FILE *out, const bench_config_t *cfg,
   fprintf(out,
           "latency:  min %.1f us, p50 %.1f us, p90 %.1f us, p99 %.1f us, "
           "p99.9 %.1f us, max %.1f us\n",
-          us(h, 0), us(h, 50), us(h, 90), us(h, 99), us(h, 99.9), us(h, 100));
+          percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
+          percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100));
   fprintf(out,
           "errors:   %llu (connect %llu, corrupted %llu, extra %llu, "
           "missing %llu, early close %llu, local %llu)\n",

@@ -24,7 +24,7 @@ static void on_dial_step(dial_t *dial, const char *what) {
   step(dial->data, "%s", what);
 }
 
-static void maybe_done(client_t *c) {
+static void client_done_if_closed(client_t *c) {
   if (c->open_handles == 0 && c->done_cb != NULL) {
     client_done_cb cb = c->done_cb;
     c->done_cb = NULL;
@@ -37,13 +37,13 @@ static void on_tcp_closed(uv_handle_t *handle) {
   c->tcp_open = 0;
   c->open_handles--;
   step(c, "socket closed");
-  maybe_done(c);
+  client_done_if_closed(c);
 }
 
 static void on_timer_closed(uv_handle_t *handle) {
   client_t *c = container_of(handle, client_t, timer);
   c->open_handles--;
-  maybe_done(c);
+  client_done_if_closed(c);
 }
 
 /* Ends the session whichever way it ended: closing the socket sends FIN (or
@@ -72,7 +72,7 @@ static void on_timer(uv_timer_t *timer) {
   log_format_seconds(secs, sizeof(secs), c->config.close_after_ms);
   log_line("closing TCP session after %s second%s", secs,
            c->config.close_after_ms == 1000 ? "" : "s");
-  uv_read_stop((uv_stream_t *)&c->tcp);
+  (void)uv_read_stop((uv_stream_t *)&c->tcp); /* cannot fail */
   client_finish(c, 0);
 }
 
@@ -157,7 +157,7 @@ void client_start(client_t *c, uv_loop_t *loop, const client_config_t *config,
   c->config = *config;
   c->done_cb = done_cb;
   c->start_ns = uv_hrtime();
-  uv_timer_init(loop, &c->timer);
+  (void)uv_timer_init(loop, &c->timer); /* cannot fail on a live loop */
   c->open_handles = 1;
   c->dial.data = c;
   dial_start(&c->dial, loop, &c->tcp, config->host, config->port,

@@ -266,7 +266,7 @@ void log_stop(uint64_t timeout_ms) {
   uv_mutex_unlock(&ring.lock);
   if (!drained)
     return; /* the writer is blocked in write(): leave it and its buffer */
-  uv_thread_join(&ring.thread);
+  (void)uv_thread_join(&ring.thread); /* it ended: cannot fail */
   uv_cond_destroy(&ring.written);
   uv_cond_destroy(&ring.wake);
   uv_mutex_destroy(&ring.lock);

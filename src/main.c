@@ -42,7 +42,7 @@ static void run_and_close_loop(uv_loop_t *loop) {
   if (uv_loop_close(loop) == UV_EBUSY) {
     uv_walk(loop, close_any, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
-    uv_loop_close(loop);
+    (void)uv_loop_close(loop); /* every handle is closed now */
   }
 }
 
@@ -59,7 +59,7 @@ static void *start_loop(uv_loop_t *loop, size_t state_size) {
   state = malloc(state_size);
   if (state == NULL) {
     log_line("Error starting event loop: out of memory");
-    uv_loop_close(loop);
+    (void)uv_loop_close(loop); /* nothing was opened on it */
   }
   return state;
 }

@@ -14,7 +14,7 @@ static double ms_since(uint64_t from_ns, uint64_t to_ns) {
   return (double)(to_ns - from_ns) / 1e6;
 }
 
-static void maybe_done(ping_t *p) {
+static void ping_done_if_closed(ping_t *p) {
   if (p->open_handles == 0 && p->done_cb != NULL) {
     ping_done_cb cb = p->done_cb;
     p->done_cb = NULL;
@@ -29,10 +29,10 @@ static void maybe_done(ping_t *p) {
 static void on_closed(uv_handle_t *handle) {
   ping_t *p = handle->data;
   p->open_handles--;
-  maybe_done(p);
+  ping_done_if_closed(p);
 }
 
-static void close_handle(ping_t *p, uv_handle_t *handle) {
+static void ping_close_handle(ping_t *p, uv_handle_t *handle) {
   handle->data = p;
   uv_close(handle, on_closed);
 }
@@ -40,7 +40,7 @@ static void close_handle(ping_t *p, uv_handle_t *handle) {
 static void on_signals_closed(stop_signals_t *signals) {
   ping_t *p = signals->data;
   p->open_handles--;
-  maybe_done(p);
+  ping_done_if_closed(p);
 }
 
 static void print_summary(ping_t *p) {
@@ -65,7 +65,7 @@ static void print_summary(ping_t *p) {
 }
 
 /* Ends the run: the summary (once connected), then every handle closes. */
-static void finish(ping_t *p, int failed) {
+static void ping_finish(ping_t *p, int failed) {
   if (p->finished)
     return;
   p->finished = 1;
@@ -73,10 +73,10 @@ static void finish(ping_t *p, int failed) {
   if (p->connect_ns > 0)
     print_summary(p);
   if (p->tcp_open)
-    close_handle(p, (uv_handle_t *)&p->tcp);
+    ping_close_handle(p, (uv_handle_t *)&p->tcp);
   else
     dial_cancel(&p->dial);
-  close_handle(p, (uv_handle_t *)&p->timer);
+  ping_close_handle(p, (uv_handle_t *)&p->timer);
   stop_signals_close(&p->signals, on_signals_closed);
 }
 
@@ -86,7 +86,7 @@ static void on_stop_signal(stop_signals_t *signals, int signum) {
   /* A round trip cut short by the interrupt is not a loss. */
   if (p->seq > p->received)
     p->seq--;
-  finish(p, 0);
+  ping_finish(p, 0);
 }
 
 static void on_timer(uv_timer_t *timer) {
@@ -98,7 +98,7 @@ static void on_timer(uv_timer_t *timer) {
       printf("seq=%llu: no echo within %s s (%lu of %lu bytes)\n",
              (unsigned long long)p->seq, secs, (unsigned long)p->got,
              (unsigned long)p->len);
-      finish(p, 1);
+      ping_finish(p, 1);
       return;
     }
   }
@@ -110,7 +110,7 @@ static void on_write(uv_write_t *req, int status) {
   if (status < 0 && status != UV_ECANCELED) {
     log_line("Error writing TCP session: %s (%s)", uv_err_name(status),
              uv_strerror(status));
-    finish(p, 1);
+    ping_finish(p, 1);
   }
 }
 
@@ -130,7 +130,7 @@ static void send_next(ping_t *p) {
   if (err != 0) {
     log_line("Error writing TCP session: %s (%s)", uv_err_name(err),
              uv_strerror(err));
-    finish(p, 1);
+    ping_finish(p, 1);
   }
 }
 
@@ -147,10 +147,10 @@ static void round_trip_done(ping_t *p) {
     fflush(stdout);
   }
   if (p->config.count > 0 && p->seq >= p->config.count) {
-    finish(p, 0);
+    ping_finish(p, 0);
     return;
   }
-  uv_timer_start(&p->timer, on_timer, p->config.interval_ms, 0);
+  (void)uv_timer_start(&p->timer, on_timer, p->config.interval_ms, 0);
 }
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
@@ -170,7 +170,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     else
       printf("seq=%llu: %s (%s)\n", (unsigned long long)p->seq,
              uv_err_name((int)nread), uv_strerror((int)nread));
-    finish(p, 1);
+    ping_finish(p, 1);
     return;
   }
   if (nread == 0 || p->finished)
@@ -178,14 +178,14 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   if (p->got + n > p->len) {
     printf("seq=%llu: %lu bytes more than were sent\n",
            (unsigned long long)p->seq, (unsigned long)(p->got + n - p->len));
-    finish(p, 1);
+    ping_finish(p, 1);
     return;
   }
   for (i = 0; i < n; i++) {
     if (buf->base[i] != p->payload[p->got + i]) {
       printf("seq=%llu: echo differs from what was sent at byte %lu\n",
              (unsigned long long)p->seq, (unsigned long)(p->got + i));
-      finish(p, 1);
+      ping_finish(p, 1);
       return;
     }
   }
@@ -202,15 +202,15 @@ static void on_dialed(dial_t *dial, int status) {
   p->open_handles--; /* the dial's */
   if (status < 0) {
     if (p->finished)
-      maybe_done(p);
+      ping_done_if_closed(p);
     else
-      finish(p, 1);
+      ping_finish(p, 1);
     return;
   }
   p->tcp_open = 1;
   p->open_handles++;
   if (p->finished) { /* interrupted while connecting */
-    close_handle(p, (uv_handle_t *)&p->tcp);
+    ping_close_handle(p, (uv_handle_t *)&p->tcp);
     return;
   }
   p->connect_ns = uv_hrtime() - p->start_ns;
@@ -219,7 +219,7 @@ static void on_dialed(dial_t *dial, int status) {
          (unsigned long)p->len, (double)p->connect_ns / 1e6);
   fflush(stdout);
   if (uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read) != 0) {
-    finish(p, 1);
+    ping_finish(p, 1);
     return;
   }
   send_next(p);
@@ -235,7 +235,7 @@ void ping_start(ping_t *p, uv_loop_t *loop, const ping_config_t *config,
   p->payload = malloc(p->len > 0 ? p->len : 1);
   p->latency = malloc(sizeof(*p->latency));
   rtt_stats_init(&p->rtt);
-  uv_timer_init(loop, &p->timer);
+  (void)uv_timer_init(loop, &p->timer); /* cannot fail on a live loop */
   p->signals.data = p;
   (void)stop_signals_start(&p->signals, loop, on_stop_signal); /* best effort */
   p->open_handles = 2;
@@ -243,7 +243,7 @@ void ping_start(ping_t *p, uv_loop_t *loop, const ping_config_t *config,
   if (p->payload == NULL || p->latency == NULL || p->len == 0) {
     log_line(p->len == 0 ? "ping: the message is empty: nothing to echo"
                          : "ping: out of memory");
-    finish(p, 1);
+    ping_finish(p, 1);
     return;
   }
   histogram_init(p->latency);

@@ -27,7 +27,7 @@ static void on_tcp_read(uv_stream_t *stream, ssize_t nread,
 static relay_outcome_t verify_echo(relay_t *r, const char *data, size_t len);
 static void arm_timer(relay_t *r);
 
-static void maybe_done(relay_t *r) {
+static void relay_done_if_closed(relay_t *r) {
   if (r->open_handles == 0 && r->done_cb != NULL && !r->in.busy &&
       !r->out.busy) {
     relay_done_cb cb = r->done_cb;
@@ -38,10 +38,10 @@ static void maybe_done(relay_t *r) {
       r->out_head = next;
     }
     /* Sent chunks never echoed (all written: the handles are closed). */
-    while (r->v_head != NULL) {
-      relay_chunk_t *next = r->v_head->next;
-      free(r->v_head);
-      r->v_head = next;
+    while (r->unverified_head != NULL) {
+      relay_chunk_t *next = r->unverified_head->next;
+      free(r->unverified_head);
+      r->unverified_head = next;
     }
     uv_tty_reset_mode();
     cb(r, r->outcome == RELAY_OK ? 0 : 1);
@@ -51,10 +51,10 @@ static void maybe_done(relay_t *r) {
 static void on_closed(uv_handle_t *handle) {
   relay_t *r = handle->data;
   r->open_handles--;
-  maybe_done(r);
+  relay_done_if_closed(r);
 }
 
-static void close_handle(relay_t *r, uv_handle_t *handle) {
+static void relay_close_handle(relay_t *r, uv_handle_t *handle) {
   if (uv_is_closing(handle))
     return;
   handle->data = r;
@@ -64,18 +64,18 @@ static void close_handle(relay_t *r, uv_handle_t *handle) {
 static void on_signals_closed(stop_signals_t *signals) {
   relay_t *r = signals->data;
   r->open_handles--;
-  maybe_done(r);
+  relay_done_if_closed(r);
 }
 
 /* Standard output closes once what arrived is written out: at once when
  * nothing is pending, else from out_written or the timer. */
 static void close_stdout(relay_t *r) {
   if (!r->out.is_file && r->out.stream != NULL)
-    close_handle(r, (uv_handle_t *)r->out.stream);
-  close_handle(r, (uv_handle_t *)&r->timer);
+    relay_close_handle(r, (uv_handle_t *)r->out.stream);
+  relay_close_handle(r, (uv_handle_t *)&r->timer);
 }
 
-static void finish(relay_t *r, relay_outcome_t outcome) {
+static void relay_finish(relay_t *r, relay_outcome_t outcome) {
   static const char *const word[] = {"", ": INCOMPLETE", ": CORRUPTED",
                                      ": EXTRA BYTES"};
   if (r->finished)
@@ -88,12 +88,12 @@ static void finish(relay_t *r, relay_outcome_t outcome) {
     log_line("sent %llu bytes, %llu echoed back%s", (unsigned long long)r->sent,
              (unsigned long long)r->echoed, word[outcome]);
   if (r->tcp_open)
-    close_handle(r, (uv_handle_t *)&r->tcp);
+    relay_close_handle(r, (uv_handle_t *)&r->tcp);
   else if (r->dialing)
     dial_cancel(&r->dial);
   stop_signals_close(&r->signals, on_signals_closed);
   if (!r->in.is_file && r->in.stream != NULL)
-    close_handle(r, (uv_handle_t *)r->in.stream);
+    relay_close_handle(r, (uv_handle_t *)r->in.stream);
   if (r->out_pending == 0) {
     close_stdout(r);
   } else {
@@ -101,14 +101,14 @@ static void finish(relay_t *r, relay_outcome_t outcome) {
     uv_timer_stop(&r->timer);
     arm_timer(r);
   }
-  maybe_done(r);
+  relay_done_if_closed(r);
 }
 
-static void fail(relay_t *r, const char *what, int err) {
+static void relay_fail(relay_t *r, const char *what, int err) {
   if (r->finished)
     return;
   log_line("%s: %s (%s)", what, uv_err_name(err), uv_strerror(err));
-  finish(r, RELAY_INCOMPLETE);
+  relay_finish(r, RELAY_INCOMPLETE);
 }
 
 /* --timeout: while echoes are owed, each one that arrives restarts it;
@@ -132,13 +132,13 @@ static void on_timer(uv_timer_t *timer) {
     log_line("the server did not close the connection within %s s of the "
              "last echo",
              secs);
-  finish(r, RELAY_INCOMPLETE);
+  relay_finish(r, RELAY_INCOMPLETE);
 }
 
 static void arm_timer(relay_t *r) {
   if (r->finished ? r->out_pending > 0
                   : r->sent > r->echoed || (r->in_eof && !r->tcp_eof))
-    uv_timer_start(&r->timer, on_timer, r->config.timeout_ms, 0);
+    (void)uv_timer_start(&r->timer, on_timer, r->config.timeout_ms, 0);
   else
     uv_timer_stop(&r->timer);
 }
@@ -152,10 +152,10 @@ static void maybe_complete(relay_t *r) {
     log_line("the server closed the connection after echoing %llu of %llu "
              "bytes",
              (unsigned long long)r->echoed, (unsigned long long)r->sent);
-    finish(r, RELAY_INCOMPLETE);
+    relay_finish(r, RELAY_INCOMPLETE);
     return;
   }
-  finish(r, RELAY_OK);
+  relay_finish(r, RELAY_OK);
 }
 
 /* --- standard output ---------------------------------------------------- */
@@ -171,7 +171,10 @@ static void out_written(relay_t *r, size_t len) {
   }
   if (r->tcp_paused && r->out_pending <= RELAY_LOW_WATER && !r->finished) {
     r->tcp_paused = 0;
-    uv_read_start((uv_stream_t *)&r->tcp, on_alloc_chunk, on_tcp_read);
+    int err =
+        uv_read_start((uv_stream_t *)&r->tcp, on_alloc_chunk, on_tcp_read);
+    if (err != 0)
+      relay_fail(r, "Error reading TCP session", err);
   }
   maybe_complete(r);
 }
@@ -187,7 +190,7 @@ static void on_stdout_write(uv_write_t *req, int status) {
     if (r->finished) /* nowhere to write the rest */
       close_stdout(r);
     else
-      fail(r, "Error writing standard output", status);
+      relay_fail(r, "Error writing standard output", status);
     return;
   }
   out_written(r, len);
@@ -202,8 +205,8 @@ static void on_stdout_file_write(uv_fs_t *req) {
   r->out.busy = 0;
   if (n < 0) {
     r->out_failed = 1;
-    fail(r, "Error writing standard output", (int)n);
-    maybe_done(r);
+    relay_fail(r, "Error writing standard output", (int)n);
+    relay_done_if_closed(r);
     return;
   }
   /* A short write to a file: write the rest. */
@@ -219,7 +222,7 @@ static void on_stdout_file_write(uv_fs_t *req) {
     out_written(r, (size_t)n);
   }
   write_stdout_file(r);
-  maybe_done(r);
+  relay_done_if_closed(r);
 }
 
 static void write_stdout_file(relay_t *r) {
@@ -232,7 +235,7 @@ static void write_stdout_file(relay_t *r) {
   err = uv_fs_write(r->loop, &r->out.req, r->out.fd, &buf, 1, -1,
                     on_stdout_file_write);
   if (err != 0) {
-    fail(r, "Error writing standard output", err);
+    relay_fail(r, "Error writing standard output", err);
     return;
   }
   r->out.busy = 1;
@@ -253,7 +256,7 @@ static void write_stdout(relay_t *r, relay_chunk_t *c) {
     int err = uv_write(&c->req, r->out.stream, &buf, 1, on_stdout_write);
     if (err != 0) {
       free(c);
-      fail(r, "Error writing standard output", err);
+      relay_fail(r, "Error writing standard output", err);
       return;
     }
   }
@@ -286,14 +289,14 @@ static void on_tcp_read(uv_stream_t *stream, ssize_t nread,
       uv_timer_stop(&r->timer);
       maybe_complete(r);
     } else if (nread < 0) {
-      fail(r, "Error reading TCP session", (int)nread);
+      relay_fail(r, "Error reading TCP session", (int)nread);
     }
     return;
   }
   outcome = verify_echo(r, c->data, (size_t)nread);
   if (outcome != RELAY_OK) {
     free(c);
-    finish(r, outcome);
+    relay_finish(r, outcome);
     return;
   }
   arm_timer(r); /* progress */
@@ -321,7 +324,7 @@ static void on_tcp_write(uv_write_t *req, int status) {
   if (status < 0) {
     release_sent(c); /* else still queued: freed with the queue */
     if (status != UV_ECANCELED)
-      fail(r, "Error writing TCP session", status);
+      relay_fail(r, "Error writing TCP session", status);
     return;
   }
   release_sent(c);
@@ -330,8 +333,8 @@ static void on_tcp_write(uv_write_t *req, int status) {
 /* Compares echoed bytes with what was sent, in order; resumes the input
  * once little is left unconfirmed. */
 static relay_outcome_t verify_echo(relay_t *r, const char *data, size_t len) {
-  while (len > 0 && r->v_head != NULL) {
-    relay_chunk_t *c = r->v_head;
+  while (len > 0 && r->unverified_head != NULL) {
+    relay_chunk_t *c = r->unverified_head;
     size_t n = c->len - c->verified;
     size_t i;
     if (n > len)
@@ -349,9 +352,9 @@ static relay_outcome_t verify_echo(relay_t *r, const char *data, size_t len) {
     data += n;
     len -= n;
     if (c->verified == c->len) {
-      r->v_head = c->next;
-      if (r->v_head == NULL)
-        r->v_tail = NULL;
+      r->unverified_head = c->next;
+      if (r->unverified_head == NULL)
+        r->unverified_tail = NULL;
       release_sent(c);
     }
   }
@@ -371,7 +374,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
   relay_t *r = req->data;
   free(req);
   if (status < 0 && status != UV_ECANCELED && !r->finished)
-    fail(r, "Error shutting down TCP session", status);
+    relay_fail(r, "Error shutting down TCP session", status);
 }
 
 static void input_ended(relay_t *r) {
@@ -379,13 +382,13 @@ static void input_ended(relay_t *r) {
   r->in_eof = 1;
   arm_timer(r); /* from now on the server's FIN is owed too */
   if (req == NULL) {
-    fail(r, "Error shutting down TCP session", UV_ENOMEM);
+    relay_fail(r, "Error shutting down TCP session", UV_ENOMEM);
     return;
   }
   req->data = r;
   if (uv_shutdown(req, (uv_stream_t *)&r->tcp, on_shutdown) != 0) {
     free(req);
-    fail(r, "Error shutting down TCP session", UV_ENOTCONN);
+    relay_fail(r, "Error shutting down TCP session", UV_ENOTCONN);
   }
 }
 
@@ -402,17 +405,17 @@ static void send_chunk(relay_t *r, relay_chunk_t *c, size_t len) {
   err = uv_write(&c->req, (uv_stream_t *)&r->tcp, &buf, 1, on_tcp_write);
   if (err != 0) {
     free(c);
-    fail(r, "Error writing TCP session", err);
+    relay_fail(r, "Error writing TCP session", err);
     return;
   }
   if (r->sent == r->echoed)
     arm_timer(r); /* echoes are owed from now on */
   /* Kept until the echo matched it. */
-  if (r->v_tail != NULL)
-    r->v_tail->next = c;
+  if (r->unverified_tail != NULL)
+    r->unverified_tail->next = c;
   else
-    r->v_head = c;
-  r->v_tail = c;
+    r->unverified_head = c;
+  r->unverified_tail = c;
   r->sent += len;
   /* Input pauses while much is sent and not yet echoed back: that bounds
    * both the queue to the server and what is kept to verify. */
@@ -430,7 +433,7 @@ static void on_stdin_read(uv_stream_t *stream, ssize_t nread,
       uv_read_stop(stream);
       input_ended(r);
     } else if (nread < 0) {
-      fail(r, "Error reading standard input", (int)nread);
+      relay_fail(r, "Error reading standard input", (int)nread);
     }
     return;
   }
@@ -450,11 +453,11 @@ static void on_stdin_file_read(uv_fs_t *req) {
   if (r->finished || n <= 0) {
     free(c);
     if (r->finished)
-      maybe_done(r);
+      relay_done_if_closed(r);
     else if (n == 0)
       input_ended(r);
     else
-      fail(r, "Error reading standard input", (int)n);
+      relay_fail(r, "Error reading standard input", (int)n);
     return;
   }
   send_chunk(r, c, (size_t)n);
@@ -471,14 +474,14 @@ static void read_stdin(relay_t *r) {
     r->in.stream->data = r;
     err = uv_read_start(r->in.stream, on_alloc_chunk, on_stdin_read);
     if (err != 0)
-      fail(r, "Error reading standard input", err);
+      relay_fail(r, "Error reading standard input", err);
     return;
   }
   if (r->in.busy || r->finished)
     return;
   c = malloc(sizeof(*c));
   if (c == NULL) {
-    fail(r, "Error reading standard input", UV_ENOMEM);
+    relay_fail(r, "Error reading standard input", UV_ENOMEM);
     return;
   }
   r->in_chunk = c;
@@ -489,7 +492,7 @@ static void read_stdin(relay_t *r) {
   if (err != 0) {
     free(c);
     r->in_chunk = NULL;
-    fail(r, "Error reading standard input", err);
+    relay_fail(r, "Error reading standard input", err);
     return;
   }
   r->in.busy = 1;
@@ -534,15 +537,15 @@ static void on_dialed(dial_t *dial, int status) {
   r->open_handles--; /* the dial's */
   if (status < 0) {
     if (r->finished)
-      maybe_done(r);
+      relay_done_if_closed(r);
     else
-      finish(r, RELAY_INCOMPLETE);
+      relay_finish(r, RELAY_INCOMPLETE);
     return;
   }
   r->tcp_open = 1;
   r->open_handles++;
   if (r->finished) { /* interrupted while connecting */
-    close_handle(r, (uv_handle_t *)&r->tcp);
+    relay_close_handle(r, (uv_handle_t *)&r->tcp);
     return;
   }
   if (!r->config.quiet) {
@@ -551,7 +554,7 @@ static void on_dialed(dial_t *dial, int status) {
   }
   err = uv_read_start((uv_stream_t *)&r->tcp, on_alloc_chunk, on_tcp_read);
   if (err != 0) {
-    fail(r, "Error reading TCP session", err);
+    relay_fail(r, "Error reading TCP session", err);
     return;
   }
   read_stdin(r);
@@ -562,7 +565,7 @@ static void on_dialed(dial_t *dial, int status) {
 static void on_stop_signal(stop_signals_t *signals, int signum) {
   relay_t *r = signals->data;
   log_line("interrupted by %s", platform_signal_name(signum));
-  finish(r, RELAY_OK);
+  relay_finish(r, RELAY_OK);
 }
 
 void relay_start(relay_t *r, uv_loop_t *loop, const relay_config_t *config,
@@ -580,12 +583,12 @@ void relay_start(relay_t *r, uv_loop_t *loop, const relay_config_t *config,
   r->open_handles++;
   err = open_end(r, &r->in, 0, 1);
   if (err != 0) {
-    fail(r, "Error opening standard input", err);
+    relay_fail(r, "Error opening standard input", err);
     return;
   }
   err = open_end(r, &r->out, 1, 0);
   if (err != 0) {
-    fail(r, "Error opening standard output", err);
+    relay_fail(r, "Error opening standard output", err);
     return;
   }
   r->dial.data = r;

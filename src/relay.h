@@ -62,7 +62,8 @@ struct relay_s {
   relay_end_t in, out;
   relay_chunk_t *out_head, *out_tail; /* file output, written in order */
   relay_chunk_t *in_chunk;            /* file input being read into */
-  relay_chunk_t *v_head, *v_tail;     /* sent, not yet matched by the echo */
+  relay_chunk_t *unverified_head;     /* sent, not yet matched by the echo */
+  relay_chunk_t *unverified_tail;
   uint64_t sent;        /* bytes read from stdin and written to the server */
   uint64_t echoed;      /* bytes read back from the server */
   uint64_t out_pending; /* echoed, not yet written to stdout */

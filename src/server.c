@@ -4,6 +4,7 @@
 #include "container_of.h"
 #include "log.h"
 #include "platform.h"
+#include "stream_write.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,6 @@ typedef struct session_s {
   unsigned shutdown : 1; /* our FIN is on its way */
   unsigned draining : 1; /* server_drain: no more echoes */
 } session_t;
-
-/* The part of an echo that uv_try_write could not send at once. The bytes
- * follow the struct in the same allocation, freed in the write callback. */
-typedef struct echo_write_s {
-  uv_write_t req;
-  uint32_t len;
-} echo_write_t;
 
 /* A connection over --max-conns: accepted only to be closed. */
 typedef struct reject_s {
@@ -107,9 +101,10 @@ static void on_stats_tick(uv_timer_t *timer);
 
 static void start_timer(server_t *server, uv_timer_t *timer, uv_timer_cb cb,
                         uint64_t every_ms) {
-  uv_timer_init(server->loop, timer);
+  /* Neither can fail: the loop is live and cb is set. */
+  (void)uv_timer_init(server->loop, timer);
   server->timers_open++;
-  uv_timer_start(timer, cb, every_ms, every_ms);
+  (void)uv_timer_start(timer, cb, every_ms, every_ms);
 }
 
 int server_listen(server_t *server) {
@@ -157,14 +152,20 @@ int server_port(const server_t *server) {
 
 static void on_timer_closed(uv_handle_t *handle);
 
-static void maybe_closed(server_t *server) {
-  /* The last session is gone: the drain's deadline is moot. */
+/* The last session is gone: the drain's deadline is moot. */
+static void end_drain_timer_if_idle(server_t *server) {
   if (server->closing && server->drain_timer_on &&
       server->stats.sessions_open == 0) {
     server->drain_timer_on = 0;
     server->drain_timer.data = server;
     uv_close((uv_handle_t *)&server->drain_timer, on_timer_closed);
   }
+}
+
+/* Called after anything of the server closed: once a stop has closed it
+ * all, closed_cb runs. */
+static void stop_if_all_closed(server_t *server) {
+  end_drain_timer_if_idle(server);
   if (server->closing && !server->listener_open && server->timers_open == 0 &&
       server->rejects_open == 0 && server->stats.sessions_open == 0 &&
       server->closed_cb != NULL) {
@@ -179,7 +180,7 @@ static void on_session_closed(uv_handle_t *handle) {
   server_t *server = handle->data;
   server->stats.sessions_open--;
   free(s);
-  maybe_closed(server);
+  stop_if_all_closed(server);
 }
 
 /* Pending writes are cancelled by the close and free themselves first. */
@@ -229,11 +230,11 @@ static void session_fail(session_t *s, const char *what, int err) {
 }
 
 static void on_write(uv_write_t *req, int status) {
-  echo_write_t *w = container_of(req, echo_write_t, req);
   session_t *s = container_of(req->handle, session_t, tcp);
+  int err;
 
-  s->write_pending -= w->len;
-  free(w);
+  s->write_pending -= (uint32_t)stream_write_len(req);
+  stream_write_free(req);
   if (status < 0) {
     if (status != UV_ECANCELED)
       session_fail(s, "Error writing TCP session", status);
@@ -248,47 +249,27 @@ static void on_write(uv_write_t *req, int status) {
   if (s->reading_paused && s->write_pending <= SERVER_LOW_WATER && !s->eof &&
       !uv_is_closing((uv_handle_t *)&s->tcp)) {
     s->reading_paused = 0;
-    uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+    err = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+    if (err != 0)
+      session_fail(s, "Error reading TCP session", err);
   }
 }
 
-/* Echoes data: straight to the socket when nothing is queued, queueing a
- * copy of only what the socket would not take now. */
+/* Echoes data: straight to the socket as far as it takes it now, a copy
+ * of the rest queued; reading pauses while too much is queued. */
 static void session_echo(session_t *s, const char *data, size_t len) {
   server_t *server = s->tcp.data;
-  uv_buf_t buf = uv_buf_init((char *)data, (unsigned int)len);
-  echo_write_t *w;
-  int n = 0, err;
+  int queued = stream_write((uv_stream_t *)&s->tcp, data, len, on_write);
 
-  if (s->write_pending == 0) {
-    n = uv_try_write((uv_stream_t *)&s->tcp, &buf, 1);
-    if (n == UV_EAGAIN || n == UV_ENOSYS) {
-      n = 0;
-    } else if (n < 0) {
-      session_fail(s, "Error writing TCP session", n);
-      return;
-    }
-    server->stats.bytes_out += (uint64_t)n;
-    if ((size_t)n == len)
-      return;
-  }
-  w = malloc(sizeof(*w) + len - (size_t)n);
-  if (w == NULL) {
-    session_fail(s, "Error writing TCP session", UV_ENOMEM);
-    return;
-  }
-  w->len = (uint32_t)(len - (size_t)n);
-  memcpy(w + 1, data + n, w->len);
-  buf = uv_buf_init((char *)(w + 1), (unsigned int)w->len);
-  err = uv_write(&w->req, (uv_stream_t *)&s->tcp, &buf, 1, on_write);
-  if (err != 0) {
-    free(w);
-    session_fail(s, "Error writing TCP session", err);
+  if (queued < 0) {
+    session_fail(s, "Error writing TCP session", queued);
     return;
   }
   /* Counted as written now: a write that fails ends the session anyway. */
-  server->stats.bytes_out += w->len;
-  s->write_pending += w->len;
+  server->stats.bytes_out += len;
+  if (queued == 0)
+    return;
+  s->write_pending += (uint32_t)queued;
   if (s->write_pending > server->stats.peak_write_pending)
     server->stats.peak_write_pending = s->write_pending;
   if (s->write_pending >= SERVER_HIGH_WATER && !s->reading_paused) {
@@ -370,7 +351,7 @@ static void on_reject_closed(uv_handle_t *handle) {
   server_t *server = r->server;
   server->rejects_open--;
   free(r);
-  maybe_closed(server);
+  stop_if_all_closed(server);
 }
 
 static void reject(server_t *server, uv_stream_t *listener) {
@@ -380,8 +361,8 @@ static void reject(server_t *server, uv_stream_t *listener) {
   if (r == NULL)
     return; /* left in the backlog; accepted once memory frees up */
   r->server = server;
-  uv_tcp_init(server->loop, &r->tcp);
-  r->tcp.data = NULL; /* not a session */
+  (void)uv_tcp_init(server->loop, &r->tcp); /* no socket until the accept */
+  r->tcp.data = NULL;                       /* not a session */
   server->rejects_open++;
   if (uv_accept(listener, (uv_stream_t *)&r->tcp) == 0) {
     server->stats.sessions_rejected++;
@@ -437,7 +418,7 @@ static void on_connection(uv_stream_t *listener, int status) {
     log_error("Error accepting TCP session", UV_ENOMEM);
     return;
   }
-  uv_tcp_init(server->loop, &s->tcp);
+  (void)uv_tcp_init(server->loop, &s->tcp); /* no socket until the accept */
   s->tcp.data = server;
   server->stats.sessions_open++;
   err = uv_accept(listener, (uv_stream_t *)&s->tcp);
@@ -459,7 +440,7 @@ static void on_connection(uv_stream_t *listener, int status) {
     server->stats.peak_sessions = server->stats.sessions_open;
   session_touch(s);
   /* Echoes are replies: send each at once rather than wait on Nagle. */
-  uv_tcp_nodelay(&s->tcp, 1);
+  (void)uv_tcp_nodelay(&s->tcp, 1); /* if it fails, echoes only wait */
   addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
   log_line("TCP session open from %s", peer);
 }
@@ -523,13 +504,13 @@ void server_log_summary(const server_t *server) {
 static void on_listener_closed(uv_handle_t *handle) {
   server_t *server = container_of(handle, server_t, listener);
   server->listener_open = 0;
-  maybe_closed(server);
+  stop_if_all_closed(server);
 }
 
 static void on_timer_closed(uv_handle_t *handle) {
   server_t *server = handle->data;
   server->timers_open--;
-  maybe_closed(server);
+  stop_if_all_closed(server);
 }
 
 static void close_timer(server_t *server, uv_timer_t *timer) {
@@ -564,7 +545,7 @@ static void drain_session(uv_handle_t *handle, void *arg) {
   if (s->eof || s->shutdown)
     return; /* already finishing */
   s->draining = 1;
-  uv_read_stop((uv_stream_t *)&s->tcp);
+  (void)uv_read_stop((uv_stream_t *)&s->tcp); /* cannot fail */
   if (s->write_pending == 0)
     session_shutdown(s);
 }
@@ -584,11 +565,11 @@ void server_drain(server_t *server, uint64_t timeout_ms, server_closed_cb cb) {
   uv_walk(server->loop, drain_session, server);
   if (server->stats.sessions_open > 0 && !server->drain_timer_on) {
     server->drain_timer_on = 1;
-    uv_timer_init(server->loop, &server->drain_timer);
+    (void)uv_timer_init(server->loop, &server->drain_timer); /* as above */
     server->timers_open++;
-    uv_timer_start(&server->drain_timer, on_drain_timeout, timeout_ms, 0);
+    (void)uv_timer_start(&server->drain_timer, on_drain_timeout, timeout_ms, 0);
   }
-  maybe_closed(server);
+  stop_if_all_closed(server);
 }
 
 void server_close(server_t *server, server_closed_cb cb) {
@@ -598,5 +579,5 @@ void server_close(server_t *server, server_closed_cb cb) {
     close_timer(server, &server->drain_timer);
   }
   uv_walk(server->loop, close_session, server);
-  maybe_closed(server);
+  stop_if_all_closed(server);
 }
