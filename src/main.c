@@ -75,7 +75,7 @@ static void on_server_closed(server_t *server) {
 static void on_stop_signal(stop_signals_t *signals, int signum) {
   server_run_t *run = signals->data;
   const char *name = platform_signal_name(signum);
-  unsigned long open = (unsigned long)run->server->stats.sessions_open;
+  unsigned long open = (unsigned long)server_stats(run->server)->sessions_open;
   char secs[32];
 
   if (++run->signals_received == 1) {

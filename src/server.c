@@ -484,6 +484,10 @@ static void on_stats_tick(uv_timer_t *timer) {
   server->last_stats = server->stats;
 }
 
+const server_stats_t *server_stats(const server_t *server) {
+  return &server->stats;
+}
+
 void server_log_summary(const server_t *server) {
   const server_stats_t *st = &server->stats;
   /* Waits (briefly) rather than be dropped: this is the line people keep. */

@@ -40,8 +40,12 @@ typedef struct server_stats_s {
   size_t peak_write_pending; /* largest queue of one session, in bytes */
 } server_stats_t;
 
+/* Callers read loop and data; the rest is the server's own (read the
+ * counters with server_stats). */
 struct server_s {
   uv_loop_t *loop;
+  void *data; /* the caller's */
+  /* private */
   server_config_t config;
   uv_tcp_t listener;
   uv_timer_t idle_timer;
@@ -86,6 +90,9 @@ void server_drain(server_t *server, uint64_t timeout_ms, server_closed_cb cb);
 /* Immediate stop: closes the listener and every session now (cb as above).
  * May follow server_drain to cut it short. */
 void server_close(server_t *server, server_closed_cb cb);
+
+/* The counters so far. */
+const server_stats_t *server_stats(const server_t *server);
 
 /* Logs the one-line summary: sessions served, bytes echoed, peak sessions,
  * errors. */

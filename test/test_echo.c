@@ -268,9 +268,9 @@ static void test_echoes_exactly_the_bytes_received(void **state) {
   run_peers(f, &peer, 1, &msg, &len, 1);
   peer_assert_echoed(&peer); /* 13 bytes, not a 100-byte buffer */
   peer_free(&peer);
-  assert_int_equal(f->server->stats.bytes_out, 13);
-  assert_int_equal(f->server->stats.sessions_accepted, 1);
-  assert_int_equal(f->server->stats.sessions_open, 0);
+  assert_int_equal(server_stats(f->server)->bytes_out, 13);
+  assert_int_equal(server_stats(f->server)->sessions_accepted, 1);
+  assert_int_equal(server_stats(f->server)->sessions_open, 0);
   assert_true(log_contains(f, "TCP session open from 127.0.0.1:"));
   assert_true(log_contains(f, "reading data from client: Hi, beyondyyh"));
   assert_true(log_contains(f, "Error reading TCP session: EOF"));
@@ -285,7 +285,7 @@ static void test_echoes_multi_megabyte_binary(void **state) {
   f->server->config.quiet = 1;
   run_peers(f, &peer, 1, &payload, &len, 1);
   peer_assert_echoed(&peer);
-  assert_int_equal(f->server->stats.bytes_out, len);
+  assert_int_equal(server_stats(f->server)->bytes_out, len);
   assert_false(log_contains(f, "reading data from client"));
   peer_free(&peer);
   free((char *)payload);
@@ -311,8 +311,8 @@ static void test_concurrent_sessions(void **state) {
     peer_free(&peers[i]);
     free((char *)payloads[i]);
   }
-  assert_int_equal(f->server->stats.sessions_accepted, N);
-  assert_int_equal(f->server->stats.bytes_out, total);
+  assert_int_equal(server_stats(f->server)->sessions_accepted, N);
+  assert_int_equal(server_stats(f->server)->bytes_out, total);
 }
 
 /* The peer sends far more than socket buffers hold, and its FIN, without
@@ -333,8 +333,8 @@ static void test_half_close_echoes_everything_first(void **state) {
   peer.read_delay_ms = 500;
   run(f);
   peer_assert_echoed(&peer);
-  assert_true(f->server->stats.peak_write_pending > 0);
-  assert_true(f->server->stats.peak_write_pending <=
+  assert_true(server_stats(f->server)->peak_write_pending > 0);
+  assert_true(server_stats(f->server)->peak_write_pending <=
               SERVER_HIGH_WATER + SERVER_READ_BUF_SIZE);
   peer_free(&peer);
   free((char *)payload);
@@ -350,7 +350,7 @@ static void close_when_echoed(uv_timer_t *t) {
       return;
   }
   uv_close((uv_handle_t *)t, NULL);
-  assert_int_equal(f->server->stats.sessions_open, 3);
+  assert_int_equal(server_stats(f->server)->sessions_open, 3);
   stop_server(f);
 }
 
@@ -375,7 +375,7 @@ static void test_close_ends_open_sessions(void **state) {
     assert_int_equal(peers[i].received_len, 4);
     peer_free(&peers[i]);
   }
-  assert_int_equal(f->server->stats.sessions_open, 0);
+  assert_int_equal(server_stats(f->server)->sessions_open, 0);
 }
 
 static void test_port_in_use(void **state) {
@@ -406,7 +406,8 @@ typedef struct client_run_s {
  * come an iteration after the client's close callback). */
 static void stop_when_sessions_ended(uv_timer_t *t) {
   fixture_t *f = t->data;
-  if (f->server->stats.sessions_open > 0 && uv_now(&f->loop) < 5000 + f->start)
+  if (server_stats(f->server)->sessions_open > 0 &&
+      uv_now(&f->loop) < 5000 + f->start)
     return;
   uv_close((uv_handle_t *)t, NULL);
   stop_server(f);
