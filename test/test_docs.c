@@ -97,15 +97,21 @@ typedef struct {
 static help_option_t help_opts[64];
 static int n_help_opts;
 
-/* "(default: ...)" values in a description, parentheses and quotes
- * nested. */
+/* "(default: ...)" (or "(default ...)") values in a description,
+ * parentheses and quotes nested. */
 static void find_defaults(help_option_t *o, const char *desc) {
   const char *p = desc;
-  while ((p = strstr(p, "(default: ")) != NULL &&
-         o->n_defaults < MAX_DEFAULTS) {
-    const char *start = p + strlen("(default: "), *q = start;
+  while ((p = strstr(p, "(default")) != NULL && o->n_defaults < MAX_DEFAULTS) {
+    const char *start = p + strlen("(default"), *q;
     int depth = 0, quoted = 0;
-    for (; *q != '\0'; q++) {
+    if (*start != ':' && *start != ' ') {
+      p = start;
+      continue;
+    }
+    start += *start == ':';
+    while (*start == ' ')
+      start++;
+    for (q = start; *q != '\0'; q++) {
       if (*q == '"')
         quoted = !quoted;
       else if (!quoted && *q == '(')
@@ -218,12 +224,18 @@ static char tag_short(const char *tag) {
   return 0;
 }
 
-/* Whether text has "default: value" ending where value ends. */
+/* Whether text has "default: value" (or "default value") ending where
+ * value ends. */
 static int has_default(const char *text, const char *value) {
   const char *p = text;
   size_t n = strlen(value);
-  while ((p = strstr(p, "default: ")) != NULL) {
-    p += strlen("default: ");
+  while ((p = strstr(p, "default")) != NULL) {
+    p += strlen("default");
+    if (*p != ':' && *p != ' ')
+      continue;
+    p += *p == ':';
+    while (*p == ' ')
+      p++;
     if (strncmp(p, value, n) == 0 && !isalnum((unsigned char)p[n]) &&
         p[n] != '.')
       return 1;
@@ -276,8 +288,8 @@ static void test_options_match_help(void **state) {
               sh ? sh : ' ');
     for (k = 0; k < o->n_defaults; k++) {
       if (!has_default(m->body, o->defaults[k]))
-        problem("%s:%d: --%s: --help says \"(default: %s)\"; the man page's "
-                "entry must say \"default: %s\" too",
+        problem("%s:%d: --%s: --help gives the default \"%s\"; the man "
+                "page's entry must say \"(default: %s)\" too",
                 man_path, m->line, o->name, o->defaults[k], o->defaults[k]);
     }
     if (!mentions_option(synopsis, o->name) && strcmp(o->name, "help") != 0 &&
