@@ -121,13 +121,17 @@ static void local_fail(conn_t *c, int err) {
   if (first)
     b->local_error = err;
   uv_mutex_unlock(&b->lock);
-  if (first && (err == UV_EMFILE || err == UV_ENFILE) && limit > 0)
-    log_line("bench: cannot open more sockets: %s (limit %llu)",
-             uv_strerror(err), (unsigned long long)limit);
-  else if (first)
-    log_line("bench: %s: %s (%s)",
-             err == UV_ENOMEM ? "out of memory" : "cannot open more sockets",
-             uv_err_name(err), uv_strerror(err));
+  if (!first)
+    ; /* said once */
+  else if (err == UV_ENOMEM)
+    log_line("bench: out of memory");
+  else if (err == UV_EMFILE && limit > 0)
+    log_line("bench: cannot open more sockets: too many open files (limit "
+             "%llu)",
+             (unsigned long long)limit);
+  else
+    log_line("bench: cannot open more sockets: %s (%s)", uv_err_name(err),
+             uv_strerror(err));
   conn_fail(c, &c->worker->counts.errors.local);
 }
 
@@ -550,9 +554,7 @@ static int resolve(bench_t *b) {
 static void live_line(bench_t *b, uint64_t loops, uint64_t elapsed_ms,
                       counters_t *last) {
   counters_t sum;
-  char line[160];
   uint64_t i;
-  int n;
   memset(&sum, 0, sizeof(sum));
   for (i = 0; i < loops; i++) {
     worker_t *w = b->workers[i];
@@ -563,16 +565,12 @@ static void live_line(bench_t *b, uint64_t loops, uint64_t elapsed_ms,
     add_errors(&sum.errors, &w->shown.errors);
     uv_mutex_unlock(&w->lock);
   }
-  n = snprintf(line, sizeof(line),
-               "\r[%5.1fs] %10.0f msg/s %9.2f MB/s  %llu connections  %llu "
-               "errors   ",
-               (double)elapsed_ms / 1000.0,
-               (double)(sum.messages - last->messages),
-               (double)(sum.bytes - last->bytes) / 1e6,
-               (unsigned long long)sum.connected,
-               (unsigned long long)bench_error_count(&sum.errors));
-  if (n > 0)
-    log_raw(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+  log_rawf("\r[%5.1fs] %10.0f msg/s %9.2f MB/s  %llu connections  %llu "
+           "errors   ",
+           (double)elapsed_ms / 1000.0, (double)(sum.messages - last->messages),
+           (double)(sum.bytes - last->bytes) / 1e6,
+           (unsigned long long)sum.connected,
+           (unsigned long long)bench_error_count(&sum.errors));
   *last = sum;
 }
 

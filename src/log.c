@@ -308,6 +308,17 @@ void log_raw(const char *text, size_t len) {
   log_text(text, len);
 }
 
+void log_rawf(const char *fmt, ...) {
+  char text[LOG_LINE_SIZE];
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(text, sizeof(text), fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    log_text(text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+}
+
 void log_vline(const char *fmt, va_list ap) {
   char line[LOG_LINE_SIZE];
   size_t len = format_vnow(line, sizeof(line), fmt, ap);

@@ -71,6 +71,7 @@ uint64_t log_dropped(void);
 /* Text that is not a log line (the bench's live line on a terminal),
  * through the same buffer so that it does not cut into a line. */
 void log_raw(const char *text, size_t len);
+void log_rawf(const char *fmt, ...) LOG_PRINTF(1, 2);
 
 /* Logs one line with the current local time. */
 void log_line(const char *fmt, ...) LOG_PRINTF(1, 2);

@@ -53,6 +53,10 @@ static const emitter_t *find_emitter(const char *file, const char *name) {
 static void base_emitters(void) {
   n_emitters = 0;
   add_emitter("", "log_line", 0, "{}", OUT_LOG);
+  add_emitter("", "log_line_waiting", 1, "{}", OUT_LOG);
+  add_emitter("", "log_rawf", 0, "{}", OUT_LOG);
+  /* The log's own notice of dropped lines, formatted in the ring. */
+  add_emitter("log.c", "format_now", 2, "{}", OUT_LOG);
   add_emitter("", "printf", 0, "{}", OUT_STDIO);
   add_emitter("", "fprintf", 1, "{}", OUT_STDIO);
   add_emitter("", "fputs", 0, "{}", OUT_STDIO);
