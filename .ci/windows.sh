@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Windows, tested here: cross-compile tcpecho and its tests for x86_64
-# Windows with mingw-w64 (static .exe files), run every test under wine,
+# Windows with mingw-w64 (static .exe files), run every test under wine
+# (the reliability suite without its half-close scenario, see test/wine/),
 # then run the end-to-end tests from Linux against the .exe: the .exe as
 # server and client, a native client against the .exe server, and the .exe
 # client against a native server.
@@ -58,12 +59,15 @@ wine build-win/tcpecho.exe --version </dev/null
 step "every test, as Windows programs under wine"
 # The capture test is Linux-only: under wine it must report itself skipped.
 unset TCPECHO_REQUIRE_CAPTURE
-# The reliability suite is left out under wine: there one half-closed
-# connection of its 32 (4.25 MiB sent, FIN, then read) loses its last
-# ~175 KiB of echo, every time, while the same path passes in test_echo
-# under wine. Whether that is wine's socket emulation or tcpecho on
-# Windows is not settled here; the Windows job on GitHub runs the suite.
-ctest --test-dir build-win --output-on-failure -E reliability </dev/null
+# All of them, but for one scenario: under wine, ctest runs the reliability
+# suite without half_close (test/CMakeLists.txt says so), because wine's
+# sockets drop sends still queued when the peer's FIN arrives; the
+# evidence and the programs that reproduce it are in test/wine/. The
+# Windows job on GitHub runs it on real Windows.
+ctest --test-dir build-win --output-on-failure </dev/null
+
+step "the programs that reproduce wine's half-close loss still build"
+bash test/wine/repro.sh --build-only build-win "$native"
 
 step "the .exe end to end, driven from Linux (server and client .exe)"
 TCPECHO_TEST_WRAPPER=wine "$native/test/test_cli" build-win/tcpecho.exe \

@@ -5,11 +5,12 @@
  * against it, so a lost, extra, reordered or foreign byte is caught where
  * it happens.
  *
- * Usage: test_reliability TCPECHO [fast | slow | all | TEST...]
+ * Usage: test_reliability TCPECHO [fast | slow | all | TEST | -TEST...]
  * fast (the default) runs the tests that take seconds, slow the ones that
  * move gigabytes or open 10,000 connections, a test name (with or without
- * its "test_" prefix) just that test. Servers started through sh (the
- * Linux-only tests) run without TCPECHO_TEST_WRAPPER. */
+ * its "test_" prefix) just that test; -TEST leaves that test out of the
+ * others' choice, saying so. Servers started through sh (the Linux-only
+ * tests) run without TCPECHO_TEST_WRAPPER. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1966,27 +1967,35 @@ static int selected_by(const entry_t *e, const char *word) {
 int main(int argc, char **argv) {
   struct CMUnitTest chosen[TEST_COUNT];
   size_t i, n = 0;
-  int a, rc;
+  int a, rc, choosing = 0;
 
   if (argc < 2) {
-    fprintf(stderr, "usage: %s TCPECHO [fast | slow | all | TEST...]\n",
+    fprintf(stderr, "usage: %s TCPECHO [fast | slow | all | TEST | -TEST...]\n",
             argv[0]);
     return 2;
   }
   for (a = 2; a < argc; a++) {
+    const char *word = argv[a][0] == '-' ? argv[a] + 1 : argv[a];
     size_t matched = 0;
     for (i = 0; i < TEST_COUNT; i++)
-      matched += (size_t)selected_by(&all_tests[i], argv[a]);
+      matched += (size_t)selected_by(&all_tests[i], word);
     if (matched == 0) {
-      fprintf(stderr, "%s: no test called '%s'\n", argv[0], argv[a]);
+      fprintf(stderr, "%s: no test called '%s'\n", argv[0], word);
       return 2;
     }
+    choosing += argv[a][0] != '-';
   }
   for (i = 0; i < TEST_COUNT; i++) {
-    int take = argc == 2 ? !all_tests[i].slow : 0;
-    for (a = 2; a < argc && !take; a++)
-      take = selected_by(&all_tests[i], argv[a]);
-    if (take)
+    int take = !choosing ? !all_tests[i].slow : 0, left_out = 0;
+    for (a = 2; a < argc; a++) {
+      if (argv[a][0] == '-')
+        left_out |= selected_by(&all_tests[i], argv[a] + 1);
+      else
+        take |= selected_by(&all_tests[i], argv[a]);
+    }
+    if (take && left_out)
+      printf("left out, as asked: %s\n", all_tests[i].test.name);
+    else if (take)
       chosen[n++] = all_tests[i].test;
   }
   tcpecho_path = argv[1];
