@@ -24,26 +24,16 @@ static void on_dial_step(dial_t *dial, const char *what) {
   step(dial->data, "%s", what);
 }
 
-static void client_done_if_closed(client_t *c) {
-  if (c->open_handles == 0 && c->done_cb != NULL) {
-    client_done_cb cb = c->done_cb;
-    c->done_cb = NULL;
-    cb(c, c->exit_status);
-  }
+static void on_all_closed(handle_group_t *handles) {
+  client_t *c = handles->data;
+  c->done_cb(c, c->exit_status);
 }
 
 static void on_tcp_closed(uv_handle_t *handle) {
   client_t *c = container_of(handle, client_t, tcp);
   c->tcp_open = 0;
-  c->open_handles--;
   step(c, "socket closed");
-  client_done_if_closed(c);
-}
-
-static void on_timer_closed(uv_handle_t *handle) {
-  client_t *c = container_of(handle, client_t, timer);
-  c->open_handles--;
-  client_done_if_closed(c);
+  handle_group_release(&c->handles);
 }
 
 /* Ends the session whichever way it ended: closing the socket sends FIN (or
@@ -57,7 +47,7 @@ static void client_finish(client_t *c, int exit_status) {
     step(c, "closing the socket (FIN, or RST if unread data is left)");
     uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
   }
-  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+  handle_group_close(&c->handles, (uv_handle_t *)&c->timer);
 }
 
 static void log_error(const char *what, int err) {
@@ -120,7 +110,7 @@ static void on_dialed(dial_t *dial, int status) {
     return;
   }
   c->tcp_open = 1;
-  c->open_handles++;
+  handle_group_add(&c->handles);
   addr_format_tcp(&c->tcp, 1, peer, sizeof(peer));
   if (c->config.verbose) {
     char local[ADDR_STR_SIZE];
@@ -158,7 +148,9 @@ void client_start(client_t *c, uv_loop_t *loop, const client_config_t *config,
   c->done_cb = done_cb;
   c->start_ns = uv_hrtime();
   (void)uv_timer_init(loop, &c->timer); /* cannot fail on a live loop */
-  c->open_handles = 1;
+  handle_group_init(&c->handles, on_all_closed);
+  c->handles.data = c;
+  handle_group_add(&c->handles); /* the timer */
   c->dial.data = c;
   dial_start(&c->dial, loop, &c->tcp, config->host, config->port,
              config->connect_timeout_ms, on_dialed,

@@ -4,6 +4,7 @@
 #define TCPECHO_CLIENT_H
 
 #include "dial.h"
+#include "handle_group.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +36,7 @@ struct client_s {
   uv_write_t write_req;
   uv_timer_t timer;
   int tcp_open;
-  int open_handles; /* handles still to be closed before done_cb */
+  handle_group_t handles; /* closed before done_cb */
   int finished;
   int exit_status;
   unsigned long long bytes_received;

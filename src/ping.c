@@ -14,33 +14,18 @@ static double ms_since(uint64_t from_ns, uint64_t to_ns) {
   return (double)(to_ns - from_ns) / 1e6;
 }
 
-static void ping_done_if_closed(ping_t *p) {
-  if (p->open_handles == 0 && p->done_cb != NULL) {
-    ping_done_cb cb = p->done_cb;
-    p->done_cb = NULL;
-    free(p->payload);
-    free(p->latency);
-    p->payload = NULL;
-    p->latency = NULL;
-    cb(p, p->failed || p->received < p->seq ? 1 : 0);
-  }
-}
-
-static void on_closed(uv_handle_t *handle) {
-  ping_t *p = handle->data;
-  p->open_handles--;
-  ping_done_if_closed(p);
-}
-
-static void ping_close_handle(ping_t *p, uv_handle_t *handle) {
-  handle->data = p;
-  uv_close(handle, on_closed);
+static void on_all_closed(handle_group_t *handles) {
+  ping_t *p = handles->data;
+  free(p->payload);
+  free(p->latency);
+  p->payload = NULL;
+  p->latency = NULL;
+  p->done_cb(p, p->failed || p->received < p->seq ? 1 : 0);
 }
 
 static void on_signals_closed(stop_signals_t *signals) {
   ping_t *p = signals->data;
-  p->open_handles--;
-  ping_done_if_closed(p);
+  handle_group_release(&p->handles);
 }
 
 static void print_summary(ping_t *p) {
@@ -73,10 +58,10 @@ static void ping_finish(ping_t *p, int failed) {
   if (p->connect_ns > 0)
     print_summary(p);
   if (p->tcp_open)
-    ping_close_handle(p, (uv_handle_t *)&p->tcp);
+    handle_group_close(&p->handles, (uv_handle_t *)&p->tcp);
   else
     dial_cancel(&p->dial);
-  ping_close_handle(p, (uv_handle_t *)&p->timer);
+  handle_group_close(&p->handles, (uv_handle_t *)&p->timer);
   stop_signals_close(&p->signals, on_signals_closed);
 }
 
@@ -199,18 +184,17 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
 static void on_dialed(dial_t *dial, int status) {
   ping_t *p = dial->data;
 
-  p->open_handles--; /* the dial's */
+  if (status == 0) {
+    p->tcp_open = 1;
+    handle_group_add(&p->handles);
+  }
+  handle_group_release(&p->handles); /* the dial's */
   if (status < 0) {
-    if (p->finished)
-      ping_done_if_closed(p);
-    else
-      ping_finish(p, 1);
+    ping_finish(p, 1); /* unless it already was */
     return;
   }
-  p->tcp_open = 1;
-  p->open_handles++;
   if (p->finished) { /* interrupted while connecting */
-    ping_close_handle(p, (uv_handle_t *)&p->tcp);
+    handle_group_close(&p->handles, (uv_handle_t *)&p->tcp);
     return;
   }
   p->connect_ns = uv_hrtime() - p->start_ns;
@@ -238,7 +222,10 @@ void ping_start(ping_t *p, uv_loop_t *loop, const ping_config_t *config,
   (void)uv_timer_init(loop, &p->timer); /* cannot fail on a live loop */
   p->signals.data = p;
   (void)stop_signals_start(&p->signals, loop, on_stop_signal); /* best effort */
-  p->open_handles = 2;
+  handle_group_init(&p->handles, on_all_closed);
+  p->handles.data = p;
+  handle_group_add(&p->handles); /* the timer */
+  handle_group_add(&p->handles); /* the signals */
   p->start_ns = uv_hrtime();
   if (p->payload == NULL || p->latency == NULL || p->len == 0) {
     log_line(p->len == 0 ? "ping: the message is empty: nothing to echo"
@@ -249,7 +236,7 @@ void ping_start(ping_t *p, uv_loop_t *loop, const ping_config_t *config,
   histogram_init(p->latency);
   if (config->size == 0)
     memcpy(p->payload, config->message, p->len);
-  p->open_handles++; /* the dial's, until on_dialed */
+  handle_group_add(&p->handles); /* the dial's, until on_dialed */
   p->dial.data = p;
   dial_start(&p->dial, loop, &p->tcp, config->host, config->port,
              config->connect_timeout_ms, on_dialed, NULL);

@@ -5,6 +5,7 @@
 #define TCPECHO_PING_H
 
 #include "dial.h"
+#include "handle_group.h"
 #include "histogram.h"
 #include "signals.h"
 #include "stats.h"
@@ -46,7 +47,7 @@ struct ping_s {
   uint64_t received;
   uint64_t start_ns, send_ns, connect_ns;
   int tcp_open;
-  int open_handles;
+  handle_group_t handles; /* closed before done_cb */
   int finished;
   int failed;
   rtt_stats_t rtt;

@@ -27,44 +27,30 @@ static void on_tcp_read(uv_stream_t *stream, ssize_t nread,
 static relay_outcome_t verify_echo(relay_t *r, const char *data, size_t len);
 static void arm_timer(relay_t *r);
 
-static void relay_done_if_closed(relay_t *r) {
-  if (r->open_handles == 0 && r->done_cb != NULL && !r->in.busy &&
-      !r->out.busy) {
-    relay_done_cb cb = r->done_cb;
-    r->done_cb = NULL;
-    while (r->out_head != NULL) {
-      relay_chunk_t *next = r->out_head->next;
-      free(r->out_head);
-      r->out_head = next;
-    }
-    /* Sent chunks never echoed (all written: the handles are closed). */
-    while (r->unverified_head != NULL) {
-      relay_chunk_t *next = r->unverified_head->next;
-      free(r->unverified_head);
-      r->unverified_head = next;
-    }
-    uv_tty_reset_mode();
-    cb(r, r->outcome == RELAY_OK ? 0 : 1);
+static void on_all_closed(handle_group_t *handles) {
+  relay_t *r = handles->data;
+  while (r->out_head != NULL) {
+    relay_chunk_t *next = r->out_head->next;
+    free(r->out_head);
+    r->out_head = next;
   }
-}
-
-static void on_closed(uv_handle_t *handle) {
-  relay_t *r = handle->data;
-  r->open_handles--;
-  relay_done_if_closed(r);
+  /* Sent chunks never echoed (all written: the handles are closed). */
+  while (r->unverified_head != NULL) {
+    relay_chunk_t *next = r->unverified_head->next;
+    free(r->unverified_head);
+    r->unverified_head = next;
+  }
+  (void)uv_tty_reset_mode(); /* nothing to do if no terminal was set */
+  r->done_cb(r, r->outcome == RELAY_OK ? 0 : 1);
 }
 
 static void relay_close_handle(relay_t *r, uv_handle_t *handle) {
-  if (uv_is_closing(handle))
-    return;
-  handle->data = r;
-  uv_close(handle, on_closed);
+  handle_group_close(&r->handles, handle);
 }
 
 static void on_signals_closed(stop_signals_t *signals) {
   relay_t *r = signals->data;
-  r->open_handles--;
-  relay_done_if_closed(r);
+  handle_group_release(&r->handles);
 }
 
 /* Standard output closes once what arrived is written out: at once when
@@ -98,10 +84,9 @@ static void relay_finish(relay_t *r, relay_outcome_t outcome) {
     close_stdout(r);
   } else {
     /* Bounded: a standard output nobody reads must not hold us forever. */
-    uv_timer_stop(&r->timer);
+    (void)uv_timer_stop(&r->timer); /* cannot fail */
     arm_timer(r);
   }
-  relay_done_if_closed(r);
 }
 
 static void relay_fail(relay_t *r, const char *what, int err) {
@@ -196,17 +181,12 @@ static void on_stdout_write(uv_write_t *req, int status) {
   out_written(r, len);
 }
 
-static void on_stdout_file_write(uv_fs_t *req) {
-  relay_t *r = req->data;
+static void stdout_file_written(relay_t *r, ssize_t n) {
   relay_chunk_t *c = r->out_head;
-  ssize_t n = req->result;
 
-  uv_fs_req_cleanup(req);
-  r->out.busy = 0;
   if (n < 0) {
     r->out_failed = 1;
     relay_fail(r, "Error writing standard output", (int)n);
-    relay_done_if_closed(r);
     return;
   }
   /* A short write to a file: write the rest. */
@@ -222,7 +202,16 @@ static void on_stdout_file_write(uv_fs_t *req) {
     out_written(r, (size_t)n);
   }
   write_stdout_file(r);
-  relay_done_if_closed(r);
+}
+
+static void on_stdout_file_write(uv_fs_t *req) {
+  relay_t *r = req->data;
+  ssize_t n = req->result;
+
+  uv_fs_req_cleanup(req);
+  r->out.busy = 0;
+  stdout_file_written(r, n);
+  handle_group_release(&r->handles); /* the request's, after the next */
 }
 
 static void write_stdout_file(relay_t *r) {
@@ -239,6 +228,7 @@ static void write_stdout_file(relay_t *r) {
     return;
   }
   r->out.busy = 1;
+  handle_group_add(&r->handles);
 }
 
 static void write_stdout(relay_t *r, relay_chunk_t *c) {
@@ -442,19 +432,12 @@ static void on_stdin_read(uv_stream_t *stream, ssize_t nread,
     uv_read_stop(stream);
 }
 
-static void on_stdin_file_read(uv_fs_t *req) {
-  relay_t *r = req->data;
-  relay_chunk_t *c = r->in_chunk;
-  ssize_t n = req->result;
-
-  uv_fs_req_cleanup(req);
-  r->in.busy = 0;
-  r->in_chunk = NULL;
+static void stdin_file_read(relay_t *r, relay_chunk_t *c, ssize_t n) {
   if (r->finished || n <= 0) {
     free(c);
     if (r->finished)
-      relay_done_if_closed(r);
-    else if (n == 0)
+      return;
+    if (n == 0)
       input_ended(r);
     else
       relay_fail(r, "Error reading standard input", (int)n);
@@ -463,6 +446,18 @@ static void on_stdin_file_read(uv_fs_t *req) {
   send_chunk(r, c, (size_t)n);
   if (!r->in_paused)
     read_stdin(r);
+}
+
+static void on_stdin_file_read(uv_fs_t *req) {
+  relay_t *r = req->data;
+  relay_chunk_t *c = r->in_chunk;
+  ssize_t n = req->result;
+
+  uv_fs_req_cleanup(req);
+  r->in.busy = 0;
+  r->in_chunk = NULL;
+  stdin_file_read(r, c, n);
+  handle_group_release(&r->handles); /* the request's, after the next */
 }
 
 static void read_stdin(relay_t *r) {
@@ -496,6 +491,7 @@ static void read_stdin(relay_t *r) {
     return;
   }
   r->in.busy = 1;
+  handle_group_add(&r->handles);
 }
 
 /* --- setup -------------------------------------------------------------- */
@@ -511,14 +507,14 @@ static int open_end(relay_t *r, relay_end_t *e, int fd, int readable) {
     if (err != 0)
       return err;
     e->stream = (uv_stream_t *)&e->tty;
-    r->open_handles++;
+    handle_group_add(&r->handles);
     return 0;
   case UV_NAMED_PIPE:
     err = uv_pipe_init(r->loop, &e->pipe, 0);
     if (err != 0)
       return err;
     e->stream = (uv_stream_t *)&e->pipe;
-    r->open_handles++;
+    handle_group_add(&r->handles);
     return uv_pipe_open(&e->pipe, fd);
   case UV_FILE:
     e->is_file = 1;
@@ -534,16 +530,15 @@ static void on_dialed(dial_t *dial, int status) {
   int err;
 
   r->dialing = 0;
-  r->open_handles--; /* the dial's */
+  if (status == 0) {
+    r->tcp_open = 1;
+    handle_group_add(&r->handles);
+  }
+  handle_group_release(&r->handles); /* the dial's */
   if (status < 0) {
-    if (r->finished)
-      relay_done_if_closed(r);
-    else
-      relay_finish(r, RELAY_INCOMPLETE);
+    relay_finish(r, RELAY_INCOMPLETE); /* unless it already was */
     return;
   }
-  r->tcp_open = 1;
-  r->open_handles++;
   if (r->finished) { /* interrupted while connecting */
     relay_close_handle(r, (uv_handle_t *)&r->tcp);
     return;
@@ -576,11 +571,13 @@ void relay_start(relay_t *r, uv_loop_t *loop, const relay_config_t *config,
   r->loop = loop;
   r->config = *config;
   r->done_cb = done_cb;
+  handle_group_init(&r->handles, on_all_closed);
+  r->handles.data = r;
   (void)uv_timer_init(loop, &r->timer); /* cannot fail on a live loop */
-  r->open_handles++;
+  handle_group_add(&r->handles);
   r->signals.data = r;
   (void)stop_signals_start(&r->signals, loop, on_stop_signal); /* best effort */
-  r->open_handles++;
+  handle_group_add(&r->handles);
   err = open_end(r, &r->in, 0, 1);
   if (err != 0) {
     relay_fail(r, "Error opening standard input", err);
@@ -593,7 +590,7 @@ void relay_start(relay_t *r, uv_loop_t *loop, const relay_config_t *config,
   }
   r->dial.data = r;
   r->dialing = 1;
-  r->open_handles++; /* the dial's, until on_dialed */
+  handle_group_add(&r->handles); /* the dial's, until on_dialed */
   dial_start(&r->dial, loop, &r->tcp, config->host, config->port,
              config->connect_timeout_ms, on_dialed, NULL);
 }

@@ -5,6 +5,7 @@
 #define TCPECHO_RELAY_H
 
 #include "dial.h"
+#include "handle_group.h"
 #include "signals.h"
 
 #include <stdint.h>
@@ -30,7 +31,7 @@ typedef struct relay_end_s {
   uv_pipe_t pipe;
   uv_tty_t tty;
   uv_fs_t req;
-  int busy; /* a file request is in flight */
+  int busy; /* a file request is in flight (counted in handles) */
 } relay_end_t;
 
 typedef struct relay_chunk_s relay_chunk_t;
@@ -73,8 +74,8 @@ struct relay_s {
   int in_paused;
   int tcp_paused;
   int tcp_eof;
-  int out_failed; /* a write to standard output failed */
-  int open_handles;
+  int out_failed;         /* a write to standard output failed */
+  handle_group_t handles; /* and file requests in flight */
   int finished;
   relay_outcome_t outcome;
 };
