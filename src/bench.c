@@ -574,14 +574,20 @@ static void live_line(bench_t *b, uint64_t loops, uint64_t elapsed_ms,
   *last = sum;
 }
 
-/* The main thread's loop while the others run: a stop signal (Ctrl-C,
- * SIGTERM, SIGHUP) ends the measured time early (the report still comes),
- * and the live line. */
+/* The main thread's loop while the others run: it starts the measurement
+ * once every loop has made its connections, stops it early on a stop
+ * signal (Ctrl-C, SIGTERM, SIGHUP; the report still comes), and draws the
+ * live line. */
 typedef struct waiter_s {
   bench_t *bench;
+  bench_result_t *result;
   uint64_t loops;
+  uint64_t loops_connected;
+  uint64_t t0;      /* when the connects started */
+  uint64_t shown_s; /* seconds of live lines shown */
+  int measuring;    /* every loop connected: the measurement is on */
+  int failed;       /* a loop could not start */
   int live;
-  uint64_t ticks;
   counters_t last;
   uv_timer_t timer;
   stop_signals_t signals;
@@ -597,39 +603,73 @@ static void on_wait_stop(stop_signals_t *signals, int signum) {
   stop_signals_close(signals, NULL); /* a second one kills */
 }
 
+static void log_connect_error(const bench_config_t *cfg, int err);
+
+/* Every loop tried its connects: the clock starts for all at once. */
+static void start_measuring(waiter_t *wt) {
+  bench_t *b = wt->bench;
+  const bench_config_t *cfg = b->config;
+  uint64_t connected = 0, i;
+
+  for (i = 0; i < wt->loops; i++)
+    connected += b->workers[i]->counts.connected;
+  wt->result->setup_seconds = (double)(uv_hrtime() - wt->t0) / 1e9;
+  if (connected == 0 && b->connect_error != 0)
+    log_connect_error(cfg, b->connect_error);
+  b->start_ns = uv_hrtime();
+  /* Nothing to measure: the loops go straight to their end. */
+  if (wt->failed || connected == 0)
+    b->start_ns -= (cfg->warmup_ms + cfg->duration_ms) * 1000000ULL;
+  wt->live = cfg->live && !wt->failed && connected > 0;
+  wt->measuring = 1;
+  for (i = 0; i < wt->loops; i++)
+    uv_sem_post(&b->go);
+}
+
 static void on_wait_tick(uv_timer_t *timer) {
   waiter_t *wt = container_of(timer, waiter_t, timer);
-  uint64_t done;
+  uint64_t done, elapsed_s;
 
+  if (!wt->measuring) {
+    /* The semaphore orders each loop's connect counts before this read. */
+    while (wt->loops_connected < wt->loops &&
+           uv_sem_trywait(&wt->bench->connected) == 0)
+      wt->loops_connected++;
+    if (wt->loops_connected == wt->loops)
+      start_measuring(wt);
+    return;
+  }
   uv_mutex_lock(&wt->bench->lock);
   done = wt->bench->done;
   uv_mutex_unlock(&wt->bench->lock);
-  if (wt->live && ++wt->ticks % 10 == 0)
-    live_line(wt->bench, wt->loops, wt->ticks * 100, &wt->last);
+  elapsed_s = (uv_hrtime() - wt->bench->start_ns) / 1000000000ULL;
+  if (wt->live && elapsed_s > wt->shown_s) {
+    wt->shown_s = elapsed_s;
+    live_line(wt->bench, wt->loops, elapsed_s * 1000, &wt->last);
+  }
   if (done == wt->loops) {
     uv_close((uv_handle_t *)timer, NULL);
     stop_signals_close(&wt->signals, NULL);
   }
 }
 
-static void wait_for_loops(bench_t *b, uint64_t loops, int live) {
+/* Runs the waiter until every loop is done. Returns 0, or a UV_* error if
+ * the waiter itself could not start (then nothing was measured). */
+static int wait_for_loops(waiter_t *wt) {
   uv_loop_t loop;
-  waiter_t wt;
+  int err = uv_loop_init(&loop);
 
-  memset(&wt, 0, sizeof(wt));
-  wt.bench = b;
-  wt.loops = loops;
-  wt.live = live;
-  if (uv_loop_init(&loop) != 0)
-    return;                              /* the joins below still wait */
-  (void)uv_timer_init(&loop, &wt.timer); /* cannot fail on a live loop */
-  (void)uv_timer_start(&wt.timer, on_wait_tick, 100, 100);
-  wt.signals.data = &wt;
-  (void)stop_signals_start(&wt.signals, &loop, on_wait_stop); /* best effort */
+  if (err != 0)
+    return err;
+  (void)uv_timer_init(&loop, &wt->timer); /* cannot fail on a live loop */
+  (void)uv_timer_start(&wt->timer, on_wait_tick, 0, 10);
+  wt->signals.data = wt;
+  (void)stop_signals_start(&wt->signals, &loop, on_wait_stop); /* best effort */
   uv_run(&loop, UV_RUN_DEFAULT);
   (void)uv_loop_close(&loop); /* every handle was closed above */
-  if (live)
+  if (wt->live)
     log_raw("\n", 1);
+  return 0;
 }
 
 static void log_connect_error(const bench_config_t *cfg, int err) {
@@ -648,8 +688,8 @@ static void log_connect_error(const bench_config_t *cfg, int err) {
 
 int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   bench_t b;
-  uint64_t t0, threads = cfg->threads, started = 0, i, first = 0;
-  uint64_t connected = 0;
+  waiter_t wt;
+  uint64_t threads = cfg->threads, started = 0, i, first = 0;
   int err = 0;
 
   memset(&b, 0, sizeof(b));
@@ -677,7 +717,10 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     free(b.workers);
     return UV_ENOMEM;
   }
-  t0 = uv_hrtime();
+  memset(&wt, 0, sizeof(wt));
+  wt.bench = &b;
+  wt.result = result;
+  wt.t0 = uv_hrtime();
   for (i = 0; i < threads; i++) {
     uint64_t n = cfg->connections / threads + (i < cfg->connections % threads);
     worker_t *w = worker_new(&b, (size_t)first, (size_t)n, cfg->rate);
@@ -692,20 +735,15 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     }
     b.workers[started++] = w;
   }
-  for (i = 0; i < started; i++) {
-    uv_sem_wait(&b.connected);
-    connected += b.workers[i]->counts.connected;
+  wt.loops = started;
+  wt.failed = err != 0;
+  if (wait_for_loops(&wt) != 0) {
+    /* No waiter: start them blind, so that they end and can be joined. */
+    for (i = 0; i < started; i++)
+      uv_sem_wait(&b.connected);
+    wt.failed = 1;
+    start_measuring(&wt);
   }
-  result->setup_seconds = (double)(uv_hrtime() - t0) / 1e9;
-  if (connected == 0 && b.connect_error != 0)
-    log_connect_error(cfg, b.connect_error);
-  b.start_ns = uv_hrtime();
-  /* Nothing to measure: the loops go straight to their end. */
-  if (err != 0 || connected == 0)
-    b.start_ns -= (cfg->warmup_ms + cfg->duration_ms) * 1000000ULL;
-  for (i = 0; i < started; i++)
-    uv_sem_post(&b.go);
-  wait_for_loops(&b, started, cfg->live && err == 0 && connected > 0);
   for (i = 0; i < started; i++) {
     worker_t *w = b.workers[i];
     (void)uv_thread_join(&w->thread); /* it was started: cannot fail */

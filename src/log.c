@@ -241,6 +241,26 @@ static void ring_wait_room(size_t len, uint64_t deadline) {
   }
 }
 
+/* Waits until all is written or the deadline; returns whether it was.
+ * Lock held. */
+static int ring_wait_drained(uint64_t deadline) {
+  while (ring.len > 0) {
+    uint64_t now = uv_hrtime();
+    if (now >= deadline ||
+        uv_cond_timedwait(&ring.written, &ring.lock, deadline - now) != 0)
+      break;
+  }
+  return ring.len == 0;
+}
+
+void log_flush(uint64_t timeout_ms) {
+  if (!ring.running)
+    return;
+  uv_mutex_lock(&ring.lock);
+  (void)ring_wait_drained(uv_hrtime() + timeout_ms * 1000000ULL);
+  uv_mutex_unlock(&ring.lock);
+}
+
 void log_stop(uint64_t timeout_ms) {
   uint64_t deadline = uv_hrtime() + timeout_ms * 1000000ULL;
   int drained;
@@ -254,13 +274,7 @@ void log_stop(uint64_t timeout_ms) {
   }
   ring.stopping = 1;
   uv_cond_signal(&ring.wake);
-  while (ring.len > 0) { /* all written, or the deadline */
-    uint64_t now = uv_hrtime();
-    if (now >= deadline ||
-        uv_cond_timedwait(&ring.written, &ring.lock, deadline - now) != 0)
-      break;
-  }
-  drained = ring.len == 0;
+  drained = ring_wait_drained(deadline);
   /* From here on lines are written directly, even if the writer is stuck. */
   ring.running = 0;
   uv_mutex_unlock(&ring.lock);

@@ -65,6 +65,10 @@ int log_start(int fd, size_t buffer_size);
  * left behind, still blocked, and what it holds is lost at exit. */
 void log_stop(uint64_t timeout_ms);
 
+/* Waits at most timeout_ms for what is buffered to be written: before
+ * output on standard output that should follow the log lines. */
+void log_flush(uint64_t timeout_ms);
+
 /* Lines dropped so far because the buffer was full. */
 uint64_t log_dropped(void);
 

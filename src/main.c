@@ -260,6 +260,7 @@ static int run_bench(const options_t *opts) {
     free(result);
     return EXIT_STATUS_FAILURE;
   }
+  log_flush(LOG_STOP_TIMEOUT_MS); /* its lines first, on a terminal */
   bench_report(stdout, &config, result);
   fflush(stdout);
   status = bench_error_count(&result->errors) > 0 || result->connected == 0

@@ -40,6 +40,15 @@ static int has_exited(proc_t *p, const void *arg) {
   return is_finished(p, NULL);
 }
 
+static int out_has(proc_t *p, const void *needle) {
+  return strstr(p->out, needle) != NULL;
+}
+
+static void wait_out(proc_t *p, const char *needle) {
+  if (!run_until(out_has, p, needle, 60000))
+    fail_msg("no '%s' on standard output; it has:\n%s", needle, p->out);
+}
+
 static int has_exited_only(proc_t *p, const void *arg) {
   (void)arg;
   return p->exited;
@@ -140,7 +149,10 @@ static void test_log_never_stalls(void **state) {
   uv_timer_start(&pr->timer, on_probe_tick, 0, 100);
   start = now_ms();
   proc_start(ping, ping_args);
-  wait_exit(ping, 0); /* 8,000 round trips, each logged by the server */
+  /* 8,000 round trips, each logged by the server: seconds, or a minute
+   * under valgrind. */
+  run_until(has_exited, ping, NULL, 180000);
+  wait_exit(ping, 0);
   /* New connections keep being served for a while after that. */
   while (now_ms() - start < 2000 || pr->started < 15)
     pause_ms(50);
@@ -482,8 +494,8 @@ static void test_sigterm_ends_ping_and_bench_with_summary(void **state) {
   char port[16];
   const char *ping[] = {"--client",  "-H", "127.0.0.1", "-p", port,
                         "--forever", "-i", "0.05",      NULL};
-  const char *bench[] = {"--bench", "-H", "127.0.0.1", "-p", port,
-                         "-d",      "30", "--warmup",  "0",  NULL};
+  const char *bench[] = {"--bench", "-H",       "127.0.0.1", "-p", port, "-d",
+                         "30",      "--warmup", "0",         "-v", NULL};
   size_t i;
   (void)state;
 
@@ -497,7 +509,8 @@ static void test_sigterm_ends_ping_and_bench_with_summary(void **state) {
   fmt_port(port, sizeof(port), start_server(srv, "127.0.0.1", quiet));
   for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
     proc_start(p, ping);
-    pause_ms(400);
+    wait_out(p, "PING "); /* connected: its handlers are in place */
+    pause_ms(200);
     stop(p, signals[i]);
     wait_exit(p, 0);
     if (!strstr(p->out, "tcpecho ping statistics ---") ||
@@ -506,7 +519,9 @@ static void test_sigterm_ends_ping_and_bench_with_summary(void **state) {
                p->out);
 
     proc_start(p, bench);
-    pause_ms(800);
+    /* Its first line; the handlers are in place right after. */
+    wait_log(p, "descriptor limit: ");
+    pause_ms(500);
     stop(p, signals[i]);
     wait_exit(p, 0);
     if (!strstr(p->out, "measured: ") || !strstr(p->out, "every byte verified"))
