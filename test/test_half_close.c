@@ -55,19 +55,69 @@ static void test_half_close(void **state) {
   report_time(start);
 }
 
-/* The half-close reaches the server while it holds echoes it could not
- * send yet (the client read nothing until its writes stalled, so the
- * server paused reading with SERVER_HIGH_WATER queued): they must all
- * still go out before the server's FIN. */
+/* How the peer of test_half_close_with_echoes_queued reads: at most
+ * THROTTLE_BYTES every THROTTLE_MS, slower than the server echoes, so that
+ * the server's socket buffer stays full and its own queue drains only at
+ * this pace. */
+#define THROTTLE_BYTES (32 * KiB)
+#define THROTTLE_MS 5
+#define STATS_EVERY "0.05"
+/* Stats lines after the FIN that must all show the session still open. */
+#define HELD_STATS_LINES 4
+
+static void read_a_little(void *arg) {
+  conn_t *c = arg;
+  c->read_limit = c->received + THROTTLE_BYTES;
+  conn_read(c);
+}
+
+typedef struct stats_after_s {
+  const proc_t *p;
+  size_t at; /* in p->err */
+  unsigned want;
+} stats_after_t;
+
+/* The --stats lines of p's log after offset at. */
+static unsigned stats_lines_after(const proc_t *p, size_t at) {
+  const char *line = p->err + at;
+  unsigned n = 0;
+  while ((line = find_line_with(p->err, line, "stats: ", NULL)) != NULL) {
+    n++;
+    line = strchr(line, '\n') + 1;
+  }
+  return n;
+}
+
+static int enough_stats_after(const void *arg) {
+  const stats_after_t *w = arg;
+  return stats_lines_after(w->p, w->at) >= w->want || w->p->exited;
+}
+
+/* The server reads the peer's FIN while echoes are still queued for it
+ * (its "EOF while echoes are still queued" branch): they must all still go
+ * out before the server's FIN. To get there, the peer sends until its
+ * writes stall (the server paused reading with SERVER_HIGH_WATER queued,
+ * its socket buffers full), half-closes, then reads on a throttle: the
+ * server resumes reading at SERVER_LOW_WATER and reads the last bytes and
+ * the FIN while its socket buffer is still full, so what it just read is
+ * queued. The moment the server logs the EOF the peer stops reading.
+ * Proof that the branch ran: the --stats lines after the EOF line say the
+ * session is still open (with nothing queued the server closes it at
+ * once), and stay so while the peer reads nothing; then the peer reads
+ * everything, every byte checked, and gets the server's FIN. */
 static void test_half_close_with_echoes_queued(void **state) {
+  static const char eof_line[] = "Error reading TCP session: EOF";
   proc_t *srv = new_server(0);
-  uint64_t start = now_ms(), sent;
+  uint64_t start = now_ms(), sent, at_eof;
+  stats_after_t w;
+  const char *eof_at, *line;
   load_t *l;
   conn_t *c;
   summary_t s;
+  unsigned i;
   (void)state;
 
-  l = load_new(start_quiet_server(srv, NULL, NULL), 1, 13);
+  l = load_new(start_quiet_server(srv, "--stats", STATS_EVERY), 1, 13);
   c = &l->conns[0];
   c->to_send = 256ull * MiB; /* an upper bound: it stalls long before */
   c->depth = 8;
@@ -78,9 +128,43 @@ static void test_half_close_with_echoes_queued(void **state) {
       c->written == c->to_send)
     fail_msg("the unread connection did not stall: %llu bytes written",
              (unsigned long long)c->written);
-  /* Send no more than is queued already, then FIN, then read. */
+  /* Send no more than is queued already, then FIN, then read slowly. */
   sent = c->to_send = c->queued;
   conn_finish(c);
+  ticker_start(&tickers[0], THROTTLE_MS, read_a_little, c);
+  wait_line(srv, eof_line, NULL, 120000);
+  conn_stop_reading(c);
+  c->read_limit = c->received; /* nothing more until told */
+  tickers_stop();
+  at_eof = c->received;
+  eof_at = find_line_with(srv->err, NULL, eof_line, NULL);
+  assert_non_null(eof_at);
+  print_message("  %llu bytes sent before the half-close; %llu echoed when "
+                "the server read the FIN\n",
+                (unsigned long long)sent, (unsigned long long)at_eof);
+  expect_healthy(c);
+  assert_true(at_eof < sent);
+
+  /* The session outlives the EOF while the peer reads nothing. */
+  w.p = srv;
+  w.at = (size_t)(strchr(eof_at, '\n') + 1 - srv->err);
+  w.want = HELD_STATS_LINES;
+  if (!wait_for(enough_stats_after, &w, 5000))
+    fail_msg("fewer than %u stats lines after the EOF:\n%s", w.want,
+             srv->err + w.at);
+  line = srv->err + w.at;
+  for (i = 0; i < HELD_STATS_LINES; i++) {
+    line = find_line_with(srv->err, line, "stats: ", NULL);
+    if (strncmp(strstr(line, "stats: "), "stats: 1 sessions open,", 23) != 0)
+      fail_msg("the server did not hold the session after reading the FIN "
+               "(so nothing was queued, or the queue was dropped):\n%s",
+               eof_at);
+    line = strchr(line, '\n') + 1;
+  }
+  assert_int_equal(c->received, at_eof);
+
+  /* Now read it all: every byte, then the server's FIN. */
+  c->read_limit = 0;
   conn_read(c);
   if (!wait_for(conn_done, c, 30000))
     fail_msg("no EOF: %llu of %llu bytes echoed",
@@ -88,6 +172,11 @@ static void test_half_close_with_echoes_queued(void **state) {
   print_message("  %llu bytes sent before the half-close, all echoed\n",
                 (unsigned long long)sent);
   expect_echo_then_eof(c, sent);
+  w.at = strlen(srv->err);
+  w.want = 1;
+  assert_true(wait_for(enough_stats_after, &w, 5000));
+  line = find_line_with(srv->err, srv->err + w.at, "stats: ", NULL);
+  assert_non_null(strstr(line, "stats: 0 sessions open,"));
   load_free();
   if (finish_server(srv, &s, NULL)) {
     expect_eq("bytes echoed (summary)", s.echoed, sent);
