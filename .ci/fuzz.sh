@@ -6,7 +6,8 @@
 # fails, and the input that did it is printed.
 #
 # Usage: .ci/fuzz.sh [SECONDS_PER_TARGET]   (default: 30)
-# Needs clang (Debian: apt-get install clang).
+# Needs clang and cmake (Debian: apt-get install clang cmake); builds into
+# build-fuzz.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 die() { printf 'fuzz: %s\n' "$*" >&2; exit 1; }
@@ -18,19 +19,16 @@ command -v clang >/dev/null || die "clang not found (apt-get install clang)"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+build=build-fuzz
 
-cflags=(-g -O1 -Wall -Wextra -Werror -Isrc
-  "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
-  -fno-omit-frame-pointer)
-
-step "build (clang $(clang -dumpversion))"
-# log.c's platform seam needs libuv (Debian: libuv1-dev).
-read -r -a uv <<<"$(pkg-config --cflags --libs libuv 2>/dev/null || echo -luv)"
-clang "${cflags[@]}" test/fuzz/fuzz_options.c src/options.c src/log.c \
-  src/platform.c "${uv[@]}" -o "$work/fuzz_options" ||
-  die "building fuzz_options failed"
-clang "${cflags[@]}" test/fuzz/fuzz_log.c src/log.c src/platform.c \
-  "${uv[@]}" -o "$work/fuzz_log" || die "building fuzz_log failed"
+step "build (clang $(clang -dumpversion), -DTCPECHO_FUZZ=ON)"
+# The targets link tcpecho_core: the binary's own source list.
+cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DTCPECHO_FUZZ=ON \
+  -DTCPECHO_BUILD_TESTS=OFF -DTCPECHO_WERROR=ON >/dev/null ||
+  die "configuring $build failed"
+cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" \
+  --target fuzz_options fuzz_log >/dev/null || die "building the targets failed"
+bin="$PWD/$build/test/fuzz"
 
 step "seed corpus"
 # options: one file per argument vector, arguments separated by NUL bytes.
@@ -76,7 +74,7 @@ run() { # NAME SEEDS
   local name=$1 seeds=$2 corpus="$work/corpus_$1" rc=0
   mkdir -p "$corpus" "$work/artifacts_$name"
   step "$name for ${secs} s"
-  (cd "$work" && "./$name" -max_total_time="$secs" -rss_limit_mb=2048 \
+  (cd "$work" && "$bin/$name" -max_total_time="$secs" -rss_limit_mb=2048 \
     -timeout=10 -max_len=4096 -print_final_stats=1 \
     -artifact_prefix="$work/artifacts_$name/" "$corpus" "$seeds") || rc=$?
   if [ "$rc" -ne 0 ] || [ -n "$(ls -A "$work/artifacts_$name")" ]; then
