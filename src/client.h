@@ -27,8 +27,11 @@ typedef struct client_config_s {
   int verbose; /* log every step with the time since client_start */
 } client_config_t;
 
+/* Callers read loop and bytes_received; the rest is the client's own. */
 struct client_s {
   uv_loop_t *loop;
+  unsigned long long bytes_received;
+  /* private */
   client_config_t config;
   client_done_cb done_cb;
   dial_t dial;
@@ -39,7 +42,6 @@ struct client_s {
   handle_group_t handles; /* closed before done_cb */
   int finished;
   int exit_status;
-  unsigned long long bytes_received;
   uint64_t start_ns; /* uv_hrtime() at client_start, for --verbose */
   char read_buf[CLIENT_READ_BUF_SIZE];
 };

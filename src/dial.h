@@ -17,14 +17,17 @@ typedef void (*dial_cb)(dial_t *dial, int status);
  * --verbose. */
 typedef void (*dial_trace_cb)(dial_t *dial, const char *step);
 
+/* Callers set data and read addr; the rest is the dial's own. */
 struct dial_s {
+  void *data;               /* the caller's */
+  char addr[ADDR_STR_SIZE]; /* the address tried last, or connected */
+  /* private */
   uv_loop_t *loop;
   uv_tcp_t *tcp; /* the caller's; its data field is the dial's until cb */
   const char *host;
   int port;
   dial_cb cb;
   dial_trace_cb trace;
-  void *data; /* the caller's */
   uint64_t timeout_ms;
   uv_getaddrinfo_t resolver;
   uv_connect_t connect_req;
@@ -35,7 +38,6 @@ struct dial_s {
   int cancelled;  /* UV_ECANCELED (dial_cancel) or UV_ETIMEDOUT; else 0 */
   int cb_pending; /* started, cb not yet run */
   int connecting; /* a connect is in flight on tcp */
-  char addr[ADDR_STR_SIZE]; /* the address tried last, or connected */
 };
 
 /* Starts resolving and connecting, every resolved address in turn within

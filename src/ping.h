@@ -31,8 +31,10 @@ typedef struct ping_config_s {
   int quiet; /* summary only */
 } ping_config_t;
 
+/* Callers read loop; the rest is the ping's own. */
 struct ping_s {
   uv_loop_t *loop;
+  /* private */
   ping_config_t config;
   ping_done_cb done_cb;
   dial_t dial;

@@ -52,8 +52,10 @@ typedef enum {
   RELAY_EXTRA       /* more came back than was sent */
 } relay_outcome_t;
 
+/* Callers read loop; the rest is the pipe's own. */
 struct relay_s {
   uv_loop_t *loop;
+  /* private */
   relay_config_t config;
   relay_done_cb done_cb;
   dial_t dial;
