@@ -493,6 +493,80 @@ static void test_port_in_use(void **state) {
   free(second);
 }
 
+/* --idle-timeout: a session idle for the timeout is closed, at most a
+ * quarter of the timeout later (the sweep's period), both as measured by
+ * its peer and as logged. IDLE_ALLOWANCE_MS is for a loaded machine or
+ * valgrind; it stays well below what closing at twice the timeout takes. */
+#define IDLE_TIMEOUT_MS 400
+#define IDLE_ALLOWANCE_MS 200
+
+typedef struct idle_run_s {
+  fixture_t *f;
+  server_t *server;
+  uint64_t closed_at;
+  int closed;
+} idle_run_t;
+
+static void on_idle_server_closed(server_t *server) {
+  idle_run_t *r = server->loop->data;
+  r->closed = 1;
+}
+
+static void stop_both_servers(peer_t *p) {
+  idle_run_t *r = p->data;
+  r->closed_at = uv_now(&r->f->loop);
+  r->f->loop.data = r;
+  server_close(r->server, on_idle_server_closed);
+  server_close(r->f->server, NULL);
+}
+
+static void test_idle_timeout(void **state) {
+  fixture_t *f = *state;
+  server_config_t config = {"127.0.0.1", 0, 0, 0, IDLE_TIMEOUT_MS, 0};
+  const uint64_t most = IDLE_TIMEOUT_MS + IDLE_TIMEOUT_MS / 4;
+  char line[LOG_LINE_SIZE];
+  const char *at;
+  unsigned long logged = 0;
+  idle_run_t r;
+  peer_t peer;
+  uint64_t start, took;
+
+  memset(&r, 0, sizeof(r));
+  r.f = f;
+  r.server = malloc(sizeof(*r.server));
+  assert_non_null(r.server);
+  server_init(r.server, &f->loop, &config);
+  assert_int_equal(server_listen(r.server), 0);
+  peer.on_closed = stop_both_servers;
+  peer.data = &r;
+  uv_update_time(&f->loop);
+  start = uv_now(&f->loop);
+  peer_start(&peer, &f->loop, server_port(r.server), "ping", 4, 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_true(r.closed);
+  assert_true(peer.eof); /* the server closed it */
+  assert_int_equal(peer.received_len, 4);
+  assert_int_equal(r.server->stats.sessions_idle_closed, 1);
+  took = r.closed_at - start;
+  if (took < IDLE_TIMEOUT_MS || took > most + IDLE_ALLOWANCE_MS)
+    fail_msg("an idle session closed after %lu ms; --idle-timeout %d ms "
+             "promises %d to %lu ms (+%d for a loaded machine)",
+             (unsigned long)took, IDLE_TIMEOUT_MS, IDLE_TIMEOUT_MS,
+             (unsigned long)most, IDLE_ALLOWANCE_MS);
+  fflush(f->log);
+  rewind(f->log);
+  while (logged == 0 && fgets(line, sizeof(line), f->log) != NULL) {
+    at = strstr(line, "closing TCP session: idle for ");
+    if (at != NULL)
+      logged = strtoul(at + strlen("closing TCP session: idle for "), NULL, 10);
+  }
+  if (logged < IDLE_TIMEOUT_MS || logged > most + IDLE_ALLOWANCE_MS)
+    fail_msg("logged an idle time of %lu ms for --idle-timeout %d ms", logged,
+             IDLE_TIMEOUT_MS);
+  peer_free(&peer);
+  free(r.server);
+}
+
 /* The client module against the server. */
 typedef struct client_run_s {
   client_t client;
@@ -616,6 +690,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_close_ends_open_sessions, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_client_closes_on_timer, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(
