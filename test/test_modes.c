@@ -376,6 +376,21 @@ static void test_stdin_detects_faults(void **state) {
   assert_non_null(
       strstr(pipe->err, "the echo differs from what was sent at byte 100000"));
   broken_stop(b);
+
+  /* Part of the echo, then the server's FIN once it has the relay's: the
+   * input has ended, and the run still fails. */
+  broken_start(b, FAULT_STALL, 100000);
+  snprintf(port_s, sizeof(port_s), "%d", b->port);
+  in = open_fd("modes-in2.bin", UV_FS_O_RDONLY);
+  out =
+      open_fd("modes-out2.bin", UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_TRUNC);
+  proc_start_io(pipe, args, in, out);
+  close_fd(in);
+  close_fd(out);
+  wait_exit(pipe, 1);
+  assert_non_null(
+      strstr(pipe->err, "sent 300000 bytes, 100000 echoed back: INCOMPLETE"));
+  broken_stop(b);
   remove("modes-in2.bin");
   remove("modes-out2.bin");
   free(pipe);
