@@ -63,7 +63,14 @@ static void test_tutorial_session(void **state) {
   free(client);
 }
 
-/* SIGTERM with a session open: the server closes it and exits 0; the
+/* How long a drain with nothing left to echo may take: sending FIN and
+ * reading the peer's takes milliseconds; the rest is for a loaded machine
+ * or valgrind. Far below the --drain-timeout the tests set, so that a
+ * server that just waits out its timeout fails. */
+#define DRAIN_BOUND_MS 15000
+
+/* SIGTERM with a session open: the server sends FIN at once, closes when
+ * the client's comes and exits 0, long before its drain timeout; the
  * client sees the server close first and exits 1. */
 static void test_sigterm_with_open_session(void **state) {
   proc_t *server = malloc(sizeof(*server));
@@ -71,6 +78,7 @@ static void test_sigterm_with_open_session(void **state) {
   char port_s[16];
   const char *client_args[] = {"-c",   "-H", "127.0.0.1", "-p",
                                port_s, "-t", "30",        NULL};
+  const char *drain[] = {"--drain-timeout", "60", NULL};
   (void)state;
 
   if (!proc_signal_graceful(SIGTERM)) {
@@ -80,14 +88,20 @@ static void test_sigterm_with_open_session(void **state) {
     skip();
   }
   snprintf(port_s, sizeof(port_s), "%d",
-           start_server(server, "127.0.0.1", NULL));
+           start_server(server, "127.0.0.1", drain));
   proc_start(client, client_args);
   wait_log(client, "reading data from server: Hi, beyondyyh\n");
   wait_log(server, "reading data from client: Hi, beyondyyh\n");
-  stop_server(server, SIGTERM);
+  stop(server, SIGTERM);
+  if (!run_until(is_finished, server, NULL, DRAIN_BOUND_MS))
+    fail_msg("the server was still draining %d ms after SIGTERM (drain "
+             "timeout 60 s): no FIN, or it waits out the timeout:\n%s",
+             DRAIN_BOUND_MS, server->err);
+  wait_exit(server, 0);
   assert_non_null(strstr(server->err,
                          "shutting down on SIGTERM: closing 1 TCP session "
-                         "(drain timeout 5 s)\n"));
+                         "(drain timeout 60 s)\n"));
+  assert_null(strstr(server->err, "drain timeout: closing"));
   wait_exit(client, 1);
   assert_non_null(strstr(client->err, "Error reading TCP session: EOF\n"));
   free(server);
@@ -120,6 +134,123 @@ static void test_quiet_and_escaped_data(void **state) {
   assert_non_null(strstr(server->err, "Error reading TCP session: EOF"));
   free(server);
   free(client);
+}
+
+/* One --stats line's figures, found by key ("3 accepted", "in 1.20 MB/s"),
+ * so that fields added between them do not matter. Returns 0 unless every
+ * wanted one is there. */
+typedef struct stats_line_s {
+  double open, accepted, rejected, errors, in_mbs, out_mbs;
+} stats_line_t;
+
+static int parse_stats_line(const char *line, const char *end,
+                            stats_line_t *st) {
+  int found = 0;
+  const char *at = strstr(line, "stats: ");
+  if (at == NULL || at > end)
+    return 0;
+  at += strlen("stats: ");
+  while (at < end) {
+    const char *next = strstr(at, ", ");
+    char *rest;
+    double v;
+    if (next == NULL || next > end)
+      next = end;
+    if (strncmp(at, "in ", 3) == 0) {
+      st->in_mbs = strtod(at + 3, &rest);
+      found |= strncmp(rest, " MB/s", 5) == 0 ? 1 : 0;
+    } else if (strncmp(at, "out ", 4) == 0) {
+      st->out_mbs = strtod(at + 4, &rest);
+      found |= strncmp(rest, " MB/s", 5) == 0 ? 2 : 0;
+    } else {
+      v = strtod(at, &rest);
+      if (strncmp(rest, " sessions open", 14) == 0) {
+        st->open = v;
+        found |= 4;
+      } else if (strncmp(rest, " accepted", 9) == 0) {
+        st->accepted = v;
+        found |= 8;
+      } else if (strncmp(rest, " rejected", 9) == 0) {
+        st->rejected = v;
+        found |= 16;
+      } else if (strncmp(rest, " errors", 7) == 0) {
+        st->errors = v;
+        found |= 32;
+      }
+    }
+    at = next + 2;
+  }
+  return found == 63;
+}
+
+static int has_stats_after_all_closed(proc_t *p, const void *arg) {
+  const char *at = strstr(p->err, (const char *)arg);
+  return at != NULL && strchr(at, '\n') != NULL;
+}
+
+/* --stats: each line's rates are the bytes of its own interval, so over all
+ * lines they add up to what was sent (and echoed); the counts are the
+ * sessions seen. */
+static void test_stats_line(void **state) {
+  proc_t *server = malloc(sizeof(*server));
+  proc_t *ping = malloc(sizeof(*ping));
+  char port_s[16];
+  const char *stats[] = {"--quiet", "--stats", "0.25", NULL};
+  const char *big[] = {"-c", "-H", "127.0.0.1", "-p", port_s,    "-n",
+                       "2",  "-i", "0",         "-S", "1000000", NULL};
+  const char *small[] = {"-c",   "-H", "127.0.0.1", "-p",
+                         port_s, "-n", "1",         NULL};
+  const double interval_s = 0.25;
+  const double sent = 2 * 1000000 + 2 * 13; /* bytes, each way */
+  const char *line, *nl;
+  stats_line_t st, last;
+  double in = 0, out = 0, slack;
+  int lines = 0;
+  (void)state;
+
+  snprintf(port_s, sizeof(port_s), "%d",
+           start_server(server, "127.0.0.1", stats));
+  proc_start(ping, big);
+  wait_exit(ping, 0);
+  proc_start(ping, small);
+  wait_exit(ping, 0);
+  proc_start(ping, small);
+  wait_exit(ping, 0);
+  if (!run_until(has_stats_after_all_closed, server,
+                 "stats: 0 sessions open, 3 accepted,", PROC_TIMEOUT_MS))
+    fail_msg("no stats line with the 3 sessions closed:\n%s", server->err);
+
+  memset(&last, 0, sizeof(last));
+  for (line = server->err; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+    memset(&st, 0, sizeof(st));
+    if (strstr(line, "stats: ") == NULL || strstr(line, "stats: ") > nl)
+      continue;
+    if (!parse_stats_line(line, nl, &st))
+      fail_msg("a stats line without every figure: %.*s", (int)(nl - line),
+               line);
+    if (st.accepted < last.accepted || st.open > 3 || st.in_mbs < 0 ||
+        st.out_mbs < 0)
+      fail_msg("implausible stats line: %.*s", (int)(nl - line), line);
+    in += st.in_mbs * interval_s * 1e6;
+    out += st.out_mbs * interval_s * 1e6;
+    last = st;
+    lines++;
+  }
+  assert_true(lines > 0);
+  assert_true(last.accepted == 3);
+  assert_true(last.open == 0);
+  assert_true(last.rejected == 0);
+  assert_true(last.errors == 0);
+  /* Each rate is printed to 0.01 MB/s: up to 0.005 MB/s off per line. */
+  slack = lines * 0.005 * interval_s * 1e6 + 1;
+  if (in < sent - slack || in > sent + slack || out < sent - slack ||
+      out > sent + slack)
+    fail_msg("the stats lines add up to %.0f bytes in and %.0f out over %d "
+             "lines; %.0f were sent and echoed:\n%s",
+             in, out, lines, sent, server->err);
+  stop_server(server, SIGINT);
+  free(server);
+  free(ping);
 }
 
 static void test_ipv6_session(void **state) {
@@ -312,6 +443,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_tutorial_session, proc_kill_all),
       cmocka_unit_test_teardown(test_sigterm_with_open_session, proc_kill_all),
       cmocka_unit_test_teardown(test_quiet_and_escaped_data, proc_kill_all),
+      cmocka_unit_test_teardown(test_stats_line, proc_kill_all),
       cmocka_unit_test_teardown(test_ipv6_session, proc_kill_all),
       cmocka_unit_test_teardown(test_verbose_steps, proc_kill_all),
       cmocka_unit_test_teardown(test_connection_refused, proc_kill_all),

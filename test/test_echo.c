@@ -30,12 +30,15 @@ typedef struct peer_s {
   int half_close;
   uv_timer_t read_delay;  /* started when read_delay_ms > 0 */
   uint64_t read_delay_ms; /* start reading only this long after connecting */
+  int read_by_test;       /* the test starts reading */
   char *received;
   size_t received_len;
   int connect_status;
   int eof;
   int read_error;
   int closed;
+  int connected;
+  int hold; /* on connect, wait for peer_go instead of sending */
   void (*on_closed)(struct peer_s *peer);
   void *data;
 } peer_t;
@@ -92,13 +95,8 @@ static void peer_on_write(uv_write_t *req, int status) {
   assert_int_equal(status, 0);
 }
 
-static void peer_on_connect(uv_connect_t *req, int status) {
-  peer_t *p = container_of(req, peer_t, connect_req);
-  p->connect_status = status;
-  if (status != 0) {
-    peer_close(p);
-    return;
-  }
+/* Sends the payload (and FIN), starts reading now or after the delay. */
+static void peer_go(peer_t *p) {
   if (p->len > 0) {
     uv_buf_t buf = uv_buf_init((char *)p->payload, (unsigned int)p->len);
     assert_int_equal(
@@ -109,12 +107,26 @@ static void peer_on_connect(uv_connect_t *req, int status) {
     assert_int_equal(
         uv_shutdown(&p->shutdown_req, (uv_stream_t *)&p->tcp, peer_on_shutdown),
         0);
+  if (p->read_by_test)
+    return;
   if (p->read_delay_ms > 0) {
     uv_timer_init(p->tcp.loop, &p->read_delay);
     uv_timer_start(&p->read_delay, peer_on_read_delay, p->read_delay_ms, 0);
   } else {
     uv_read_start((uv_stream_t *)&p->tcp, peer_alloc, peer_on_read);
   }
+}
+
+static void peer_on_connect(uv_connect_t *req, int status) {
+  peer_t *p = container_of(req, peer_t, connect_req);
+  p->connect_status = status;
+  if (status != 0) {
+    peer_close(p);
+    return;
+  }
+  p->connected = 1;
+  if (!p->hold)
+    peer_go(p);
 }
 
 static void peer_start(peer_t *p, uv_loop_t *loop, int port,
@@ -172,11 +184,15 @@ typedef struct fixture_s {
   int peers_left;
   uv_timer_t drain;
   uint64_t start;
+  uv_tcp_t *session; /* found by find_session */
 } fixture_t;
 
+/* Exits rather than fail_msg: a failure cannot unwind out of the loop with
+ * handles still open, and the teardown would then wait on them for ever. */
 static void on_watchdog(uv_timer_t *t) {
   (void)t;
-  fail_msg("test did not finish within %d ms", WATCHDOG_MS);
+  print_error("test did not finish within %d ms\n", WATCHDOG_MS);
+  exit(1);
 }
 
 static void on_server_closed(server_t *server) {
@@ -319,7 +335,7 @@ static void test_concurrent_sessions(void **state) {
  * reading for a while: the server must stop reading once its queue for the
  * peer passes the high-water mark (memory stays bounded), and once the peer
  * reads, still echo every byte before its own FIN. */
-static void test_half_close_echoes_everything_first(void **state) {
+static void test_backpressure_bounds_the_queue(void **state) {
   fixture_t *f = *state;
   size_t len = 24 * SERVER_HIGH_WATER;
   const char *payload = make_payload(len, 99);
@@ -336,6 +352,92 @@ static void test_half_close_echoes_everything_first(void **state) {
   assert_true(server_stats(f->server)->peak_write_pending > 0);
   assert_true(server_stats(f->server)->peak_write_pending <=
               SERVER_HIGH_WATER + SERVER_READ_BUF_SIZE);
+  peer_free(&peer);
+  free((char *)payload);
+}
+
+/* The server's end of the one session open, found on the loop. */
+static void find_session(uv_handle_t *h, void *arg) {
+  fixture_t *f = arg;
+  if (h->type == UV_TCP && h->data == f->server &&
+      h != (uv_handle_t *)&f->server->listener)
+    f->session = (uv_tcp_t *)h;
+}
+
+typedef struct half_close_s {
+  fixture_t *f;
+  peer_t *peer;
+  uv_timer_t poll;
+  int sent;
+  int eof_seen;
+  size_t open_at_eof; /* the server's sessions when it logged the EOF */
+  size_t pending_peak_at_eof;
+} half_close_t;
+
+/* Step by step: once the server has the session, shrink its send buffer
+ * (so that the kernel holds little and most of the echo waits in the
+ * server's queue), send and half-close; once the server has logged the
+ * EOF, note whether the session is still open, and start reading. */
+static void half_close_step(uv_timer_t *t) {
+  half_close_t *h = t->data;
+  fixture_t *f = h->f;
+  if (!h->sent) {
+    int size = 8192;
+    if (!h->peer->connected || f->server->stats.sessions_accepted < 1)
+      return;
+    uv_walk(&f->loop, find_session, f);
+    assert_non_null(f->session);
+    assert_int_equal(uv_send_buffer_size((uv_handle_t *)f->session, &size), 0);
+    h->sent = 1;
+    peer_go(h->peer);
+    return;
+  }
+  if (!log_contains(f, "Error reading TCP session: EOF"))
+    return;
+  h->eof_seen = 1;
+  h->open_at_eof = f->server->stats.sessions_open;
+  h->pending_peak_at_eof = f->server->stats.peak_write_pending;
+  uv_close((uv_handle_t *)t, NULL);
+  uv_read_start((uv_stream_t *)&h->peer->tcp, peer_alloc, peer_on_read);
+}
+
+/* The peer sends less than the high-water mark (so the server never stops
+ * reading), half-closes, and reads only after the server has seen its FIN:
+ * the server reads that EOF with echoes still queued, and must keep the
+ * session open until they are written, then FIN. */
+static void test_half_close_echoes_everything_first(void **state) {
+  fixture_t *f = *state;
+  size_t len = SERVER_HIGH_WATER / 4 * 3;
+  const char *payload = make_payload(len, 98);
+  peer_t peer;
+  half_close_t h;
+
+  f->server->config.quiet = 1;
+  f->peers_left = 1;
+  peer.on_closed = stop_when_all_closed;
+  peer.data = f;
+  peer_start(&peer, &f->loop, f->port, payload, len, 1);
+  peer.hold = 1;
+  peer.read_by_test = 1; /* half_close_step starts reading */
+  memset(&h, 0, sizeof(h));
+  h.f = f;
+  h.peer = &peer;
+  uv_timer_init(&f->loop, &h.poll);
+  h.poll.data = &h;
+  uv_timer_start(&h.poll, half_close_step, 5, 5);
+  run(f);
+  assert_true(h.eof_seen);
+  /* The EOF came with echoes queued (the branch under test ran), and the
+   * session outlived it. */
+  if (h.pending_peak_at_eof < len / 2)
+    fail_msg("only %lu bytes were ever queued for the peer: the EOF did not "
+             "come with echoes still queued",
+             (unsigned long)h.pending_peak_at_eof);
+  assert_int_equal(h.open_at_eof, 1);
+  peer_assert_echoed(&peer);
+  assert_int_equal(f->server->stats.bytes_in, len);
+  assert_int_equal(f->server->stats.bytes_out, len);
+  assert_int_equal(f->server->stats.errors, 0);
   peer_free(&peer);
   free((char *)payload);
 }
@@ -392,6 +494,80 @@ static void test_port_in_use(void **state) {
   stop_server(f);
   run(f);
   free(second);
+}
+
+/* --idle-timeout: a session idle for the timeout is closed, at most a
+ * quarter of the timeout later (the sweep's period), both as measured by
+ * its peer and as logged. IDLE_ALLOWANCE_MS is for a loaded machine or
+ * valgrind; it stays well below what closing at twice the timeout takes. */
+#define IDLE_TIMEOUT_MS 400
+#define IDLE_ALLOWANCE_MS 200
+
+typedef struct idle_run_s {
+  fixture_t *f;
+  server_t *server;
+  uint64_t closed_at;
+  int closed;
+} idle_run_t;
+
+static void on_idle_server_closed(server_t *server) {
+  idle_run_t *r = server->loop->data;
+  r->closed = 1;
+}
+
+static void stop_both_servers(peer_t *p) {
+  idle_run_t *r = p->data;
+  r->closed_at = uv_now(&r->f->loop);
+  r->f->loop.data = r;
+  server_close(r->server, on_idle_server_closed);
+  server_close(r->f->server, NULL);
+}
+
+static void test_idle_timeout(void **state) {
+  fixture_t *f = *state;
+  server_config_t config = {"127.0.0.1", 0, 0, 0, IDLE_TIMEOUT_MS, 0};
+  const uint64_t most = IDLE_TIMEOUT_MS + IDLE_TIMEOUT_MS / 4;
+  char line[LOG_LINE_SIZE];
+  const char *at;
+  unsigned long logged = 0;
+  idle_run_t r;
+  peer_t peer;
+  uint64_t start, took;
+
+  memset(&r, 0, sizeof(r));
+  r.f = f;
+  r.server = malloc(sizeof(*r.server));
+  assert_non_null(r.server);
+  server_init(r.server, &f->loop, &config);
+  assert_int_equal(server_listen(r.server), 0);
+  peer.on_closed = stop_both_servers;
+  peer.data = &r;
+  uv_update_time(&f->loop);
+  start = uv_now(&f->loop);
+  peer_start(&peer, &f->loop, server_port(r.server), "ping", 4, 0);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_true(r.closed);
+  assert_true(peer.eof); /* the server closed it */
+  assert_int_equal(peer.received_len, 4);
+  assert_int_equal(r.server->stats.sessions_idle_closed, 1);
+  took = r.closed_at - start;
+  if (took < IDLE_TIMEOUT_MS || took > most + IDLE_ALLOWANCE_MS)
+    fail_msg("an idle session closed after %lu ms; --idle-timeout %d ms "
+             "promises %d to %lu ms (+%d for a loaded machine)",
+             (unsigned long)took, IDLE_TIMEOUT_MS, IDLE_TIMEOUT_MS,
+             (unsigned long)most, IDLE_ALLOWANCE_MS);
+  fflush(f->log);
+  rewind(f->log);
+  while (logged == 0 && fgets(line, sizeof(line), f->log) != NULL) {
+    at = strstr(line, "closing TCP session: idle for ");
+    if (at != NULL)
+      logged = strtoul(at + strlen("closing TCP session: idle for "), NULL, 10);
+  }
+  if (logged < IDLE_TIMEOUT_MS || logged > most + IDLE_ALLOWANCE_MS)
+    fail_msg("logged an idle time of %lu ms for --idle-timeout %d ms", logged,
+             IDLE_TIMEOUT_MS);
+  peer_free(&peer);
+  free(r.server);
 }
 
 /* The client module against the server. */
@@ -511,11 +687,14 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_sessions, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_backpressure_bounds_the_queue, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_half_close_echoes_everything_first,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_ends_open_sessions, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_client_closes_on_timer, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(

@@ -1,8 +1,8 @@
 /* End-to-end tests of the client modes: ping (--count/--forever), the
  * stdin pipe (--stdin) and the load generator (--bench), against tcpecho's
  * own server and against a deliberately broken echo server run by this test
- * (it flips, drops or adds a byte, or closes early), each fault of which
- * must be detected and fail the run.
+ * (it flips, drops or adds a byte, closes early or stops echoing), each
+ * fault of which must be detected and fail the run.
  * Usage: test_modes PATH_TO_TCPECHO */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,8 +23,17 @@ static uv_loop_t *loop;
 
 /* --- a broken echo server, on this test's loop ------------------------- */
 
-typedef enum { FAULT_FLIP, FAULT_DROP, FAULT_EXTRA, FAULT_CLOSE } fault_t;
-static const char *const fault_names[] = {"flip", "drop", "extra", "close"};
+/* FAULT_STALL (echo nothing from the fault on) comes last: the loops over
+ * FLIP..CLOSE leave it out where a stall would only wait out a timeout. */
+typedef enum {
+  FAULT_FLIP,
+  FAULT_DROP,
+  FAULT_EXTRA,
+  FAULT_CLOSE,
+  FAULT_STALL
+} fault_t;
+static const char *const fault_names[] = {"flip", "drop", "extra", "close",
+                                          "stall"};
 
 typedef struct broken_s {
   uv_tcp_t listener;
@@ -77,6 +86,8 @@ static void on_bread(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     return;
   }
   c->seen += (uint64_t)n;
+  if (b->fault == FAULT_STALL && from > b->at)
+    return;
   if (from > b->at || c->seen <= b->at) {
     bwrite(c, buf->base, (size_t)n);
     return;
@@ -99,6 +110,8 @@ static void on_bread(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
       break;
     case FAULT_CLOSE:
       uv_close((uv_handle_t *)s, on_bconn_closed);
+      break;
+    case FAULT_STALL:
       break;
     }
   }
@@ -136,15 +149,8 @@ static void broken_start(broken_t *b, fault_t fault, uint64_t at) {
   b->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-static void close_walk(uv_handle_t *h, void *arg) {
-  (void)arg;
-  if (h->type == UV_TCP && !uv_is_closing(h))
-    uv_close(h, h->close_cb ? NULL : NULL);
-}
-
 static void broken_stop(broken_t *b) {
   uv_close((uv_handle_t *)&b->listener, NULL);
-  (void)close_walk;
   uv_run(loop, UV_RUN_NOWAIT);
 }
 
@@ -228,7 +234,15 @@ static void test_ping_forever_interrupted(void **state) {
   free(ping);
 }
 
+/* Each fault in the second round trip: reported for seq 2 with what went
+ * wrong, and the summary counts that round trip as sent, not received. */
 static void test_ping_detects_faults(void **state) {
+  static const char *const report[] = {
+      "seq=2: echo differs from what was sent at byte ",
+      "seq=2: echo differs from what was sent at byte ",
+      "seq=2: echo differs from what was sent at byte ",
+      "seq=2: the server closed the connection\n",
+      "seq=2: no echo within 1 s (1000 of 3000 bytes)\n"};
   proc_t *ping = malloc(sizeof(*ping));
   broken_t *b = malloc(sizeof(*b));
   char port_s[16];
@@ -237,16 +251,21 @@ static void test_ping_detects_faults(void **state) {
   int f;
   (void)state;
 
-  for (f = FAULT_FLIP; f <= FAULT_CLOSE; f++) {
+  for (f = FAULT_FLIP; f <= FAULT_STALL; f++) {
     broken_start(b, (fault_t)f, 4000); /* in the second round trip */
     snprintf(port_s, sizeof(port_s), "%d", b->port);
     proc_start(ping, args);
     wait_exit(ping, 1);
-    if (strstr(ping->out, "seq=2: ") == NULL)
-      fail_msg("fault %s not reported for seq 2:\n%s", fault_names[f],
+    if (strstr(ping->out, report[f]) == NULL &&
+        !(f == FAULT_EXTRA && strstr(ping->out, "seq=2: 1 bytes more than "
+                                                "were sent\n") != NULL))
+      fail_msg("fault %s not reported as '%s':\n%s", fault_names[f], report[f],
                ping->out);
     assert_non_null(strstr(ping->out, "seq=1 time="));
     assert_null(strstr(ping->out, "seq=2 time="));
+    if (strstr(ping->out, "\n2 sent, 1 received, 50.0% loss, time ") == NULL)
+      fail_msg("fault %s: wrong summary:\n%s", fault_names[f], ping->out);
+    assert_null(strstr(ping->out, "seq=3"));
     broken_stop(b);
   }
   free(ping);
@@ -356,6 +375,21 @@ static void test_stdin_detects_faults(void **state) {
   wait_exit(pipe, 1);
   assert_non_null(
       strstr(pipe->err, "the echo differs from what was sent at byte 100000"));
+  broken_stop(b);
+
+  /* Part of the echo, then the server's FIN once it has the relay's: the
+   * input has ended, and the run still fails. */
+  broken_start(b, FAULT_STALL, 100000);
+  snprintf(port_s, sizeof(port_s), "%d", b->port);
+  in = open_fd("modes-in2.bin", UV_FS_O_RDONLY);
+  out =
+      open_fd("modes-out2.bin", UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_TRUNC);
+  proc_start_io(pipe, args, in, out);
+  close_fd(in);
+  close_fd(out);
+  wait_exit(pipe, 1);
+  assert_non_null(
+      strstr(pipe->err, "sent 300000 bytes, 100000 echoed back: INCOMPLETE"));
   broken_stop(b);
   remove("modes-in2.bin");
   remove("modes-out2.bin");
