@@ -1,14 +1,14 @@
 /* Wires the modules together: options, then the server or the client on one
  * libuv loop. */
-#include "bench.h"
-#include "client.h"
-#include "log.h"
+#include "bench/bench.h"
+#include "client/client.h"
+#include "base/log.h"
 #include "options.h"
-#include "ping.h"
-#include "platform.h"
-#include "relay.h"
-#include "server.h"
-#include "signals.h"
+#include "client/ping.h"
+#include "base/platform.h"
+#include "client/relay.h"
+#include "server/server.h"
+#include "base/signals.h"
 
 #include <stdio.h>
 #include <stdlib.h>

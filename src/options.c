@@ -1,6 +1,6 @@
 #include "options.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

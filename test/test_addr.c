@@ -5,7 +5,7 @@
 
 #include <cmocka.h>
 
-#include "addr.h"
+#include "base/addr.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
  *
  * Usage: test_bench_limits PATH_TO_TCPECHO [TEST_NAME_PATTERN] */
 #include "around.h"
-#include "container_of.h"
+#include "base/container_of.h"
 #include "fake_server.h"
 
 #include <stdio.h>

@@ -2,8 +2,8 @@
  * behind, and (slow) 10,000 connections open at once all echo. */
 #include "suite.h"
 
-#include "pattern.h"
-#include "server.h"
+#include "base/pattern.h"
+#include "server/server.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -18,7 +18,7 @@
 #include "doccheck/printed.h"
 #include "doccheck/roff.h"
 #include "doccheck/text.h"
-#include "log.h"
+#include "base/log.h"
 #include "options.h"
 #include "proc.h"
 

@@ -6,11 +6,11 @@
 
 #include <cmocka.h>
 
-#include "client.h"
-#include "container_of.h"
-#include "log.h"
-#include "platform.h"
-#include "server.h"
+#include "client/client.h"
+#include "base/container_of.h"
+#include "base/log.h"
+#include "base/platform.h"
+#include "server/server.h"
 
 #include <stdio.h>
 #include <stdlib.h>

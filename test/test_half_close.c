@@ -3,8 +3,8 @@
  * server reads that FIN while echoes are still queued for the peer. */
 #include "suite.h"
 
-#include "pattern.h"
-#include "server.h"
+#include "base/pattern.h"
+#include "server/server.h"
 
 #include <signal.h>
 #include <stdio.h>

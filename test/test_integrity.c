@@ -4,8 +4,8 @@
  * as a child process; the load comes from this one (test/support). */
 #include "suite.h"
 
-#include "pattern.h"
-#include "server.h"
+#include "base/pattern.h"
+#include "server/server.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -2,8 +2,8 @@
  * --idle-timeout, each with the sessions inside the limit unaffected. */
 #include "suite.h"
 
-#include "pattern.h"
-#include "server.h"
+#include "base/pattern.h"
+#include "server/server.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -227,7 +227,7 @@ static void test_max_conns(void **state) {
   report_time(start);
 }
 
-/* What src/server.c promises for --idle-timeout T: it sweeps the sessions
+/* What src/server/server.c promises for --idle-timeout T: it sweeps the sessions
  * every T/4 (clamped to 10 ms..1 s) and closes those idle for T or more,
  * so a session is closed between T and T + T/4 after its last activity. */
 #define IDLE_TIMEOUT "1"

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "container_of.h"
-#include "platform.h"
+#include "base/container_of.h"
+#include "base/platform.h"
 #include "proc.h"
 
 #include <signal.h>

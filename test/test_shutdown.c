@@ -3,8 +3,8 @@
  * the server at once. */
 #include "suite.h"
 
-#include "pattern.h"
-#include "server.h"
+#include "base/pattern.h"
+#include "server/server.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  *
  * Usage: test_stall PATH_TO_TCPECHO [TEST_NAME_PATTERN] */
 #include "around.h"
-#include "container_of.h"
+#include "base/container_of.h"
 #include "fake_server.h"
 
 #include <stdio.h>
@@ -98,11 +98,17 @@ static void test_log_never_stalls(void **state) {
                 "standard error unread\n",
                 pr->started);
 
-  /* Drained now: whole lines, a notice of what was dropped, the summary. */
+  /* Stopped while its log is still full: the summary must wait for room
+   * (at most 2 s) rather than be dropped. Then drained: whole lines, a
+   * notice of what was dropped, the summary. */
   memset(&scan, 0, sizeof(scan));
+  stop(srv, SIGINT);
+  loop_pause_ms(500);
   proc_resume_stderr(srv, scan_line, &scan);
-  loop_pause_ms(200);
-  stop_server(srv, SIGINT);
+  if (proc_signal_graceful(SIGINT))
+    wait_exit(srv, 0);
+  else
+    run_until(has_exited, srv, NULL, PROC_TIMEOUT_MS);
   print_message("  %lu lines read back, %lu dropped notices\n", scan.lines,
                 scan.dropped_notices);
   if (scan.partial > 0)
@@ -190,6 +196,16 @@ static void test_connect_timeout_every_mode(void **state) {
   (void)state;
 
   assert_true(f && p);
+  if (windows_test()) {
+    /* libuv on Windows accepts on its own (AcceptEx is posted ahead), so
+     * a Windows test program cannot hold a backlog full; .ci/windows.sh
+     * runs this test natively against tcpecho.exe instead. */
+    print_message("skipped: a Windows listener cannot leave SYNs "
+                  "unanswered; run natively against the .exe instead\n");
+    free(f);
+    free(p);
+    skip();
+  }
   full_backlog_start(f);
   fmt_port(port, sizeof(port), f->port);
   for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {

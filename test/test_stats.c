@@ -6,9 +6,9 @@
 
 #include <cmocka.h>
 
-#include "histogram.h"
-#include "pattern.h"
-#include "stats.h"
+#include "base/histogram.h"
+#include "base/pattern.h"
+#include "base/stats.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -1,11 +1,11 @@
-/* libFuzzer target for log_escape (src/log.c): for any bytes, the output
+/* libFuzzer target for log_escape (src/base/log.c): for any bytes, the output
  * is NUL-terminated, as long as returned, printable ASCII only, at most
  * LOG_ESCAPED_SIZE - 1 long, and decoding its escapes gives back exactly
  * the first LOG_DATA_SHOWN bytes of the input, followed (for longer input)
  * by "... (N bytes)" with N the input's length. Escapes are only used
  * where needed: "\\", "\n", "\r", "\t" and "\xNN" (lowercase hex) for
  * bytes that are not printable. Build: see .ci/fuzz.sh. */
-#include "log.h"
+#include "base/log.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 #include "around.h"
 
-#include "platform.h"
+#include "base/platform.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 #include "fake_server.h"
 
-#include "container_of.h"
+#include "base/container_of.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

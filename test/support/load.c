@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "container_of.h"
-#include "pattern.h"
+#include "base/container_of.h"
+#include "base/pattern.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Test support: load on a server from this process, many libuv client
  * connections on one loop. Every connection sends its own stream of
- * src/pattern.c and checks every byte echoed against it, so a lost, extra,
+ * src/base/pattern.c and checks every byte echoed against it, so a lost, extra,
  * reordered or foreign byte is caught where it happens. Waiting helpers run
  * the loop until a condition holds or a deadline passes. */
 #ifndef TCPECHO_TEST_LOAD_H

@@ -6,7 +6,7 @@
 
 #include "proc.h"
 
-#include "container_of.h"
+#include "base/container_of.h"
 
 #include <signal.h>
 #ifndef SIGKILL

@@ -3,8 +3,8 @@
 #ifndef TCPECHO_CLIENT_H
 #define TCPECHO_CLIENT_H
 
-#include "dial.h"
-#include "handle_group.h"
+#include "client/dial.h"
+#include "base/handle_group.h"
 
 #include <stddef.h>
 #include <stdint.h>

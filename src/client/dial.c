@@ -1,7 +1,7 @@
-#include "dial.h"
+#include "client/dial.h"
 
-#include "container_of.h"
-#include "log.h"
+#include "base/container_of.h"
+#include "base/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

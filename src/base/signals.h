@@ -5,7 +5,7 @@
 #ifndef TCPECHO_SIGNALS_H
 #define TCPECHO_SIGNALS_H
 
-#include "platform.h"
+#include "base/platform.h"
 
 #include <uv.h>
 

@@ -2,7 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "platform.h"
+#include "base/platform.h"
 
 #include <errno.h>
 #include <signal.h>

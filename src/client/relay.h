@@ -4,9 +4,9 @@
 #ifndef TCPECHO_RELAY_H
 #define TCPECHO_RELAY_H
 
-#include "dial.h"
-#include "handle_group.h"
-#include "signals.h"
+#include "client/dial.h"
+#include "base/handle_group.h"
+#include "base/signals.h"
 
 #include <stdint.h>
 #include <uv.h>

@@ -1,11 +1,11 @@
-#include "bench.h"
+#include "bench/bench.h"
 
-#include "addr.h"
-#include "container_of.h"
-#include "log.h"
-#include "pattern.h"
-#include "signals.h"
-#include "stream_write.h"
+#include "base/addr.h"
+#include "base/container_of.h"
+#include "base/log.h"
+#include "base/pattern.h"
+#include "base/signals.h"
+#include "base/stream_write.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "handle_group.h"
+#include "base/handle_group.h"
 
 void handle_group_init(handle_group_t *g, handle_group_cb empty_cb) {
   g->open = 0;

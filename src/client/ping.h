@@ -4,11 +4,11 @@
 #ifndef TCPECHO_PING_H
 #define TCPECHO_PING_H
 
-#include "dial.h"
-#include "handle_group.h"
-#include "histogram.h"
-#include "signals.h"
-#include "stats.h"
+#include "client/dial.h"
+#include "base/handle_group.h"
+#include "base/histogram.h"
+#include "base/signals.h"
+#include "base/stats.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
-#include "log.h"
+#include "base/log.h"
 
-#include "platform.h"
+#include "base/platform.h"
 
 #include <stdlib.h>
 #include <string.h>

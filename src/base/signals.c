@@ -1,4 +1,4 @@
-#include "signals.h"
+#include "base/signals.h"
 
 static void on_signal(uv_signal_t *handle, int signum) {
   stop_signals_t *s = handle->data;

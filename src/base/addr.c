@@ -1,4 +1,4 @@
-#include "addr.h"
+#include "base/addr.h"
 
 #include <stdio.h>
 #include <string.h>

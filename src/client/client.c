@@ -1,7 +1,7 @@
-#include "client.h"
+#include "client/client.h"
 
-#include "container_of.h"
-#include "log.h"
+#include "base/container_of.h"
+#include "base/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
-#include "relay.h"
+#include "client/relay.h"
 
-#include "container_of.h"
-#include "log.h"
+#include "base/container_of.h"
+#include "base/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +67,6 @@ static void relay_finish(relay_t *r, relay_outcome_t outcome) {
   if (r->finished)
     return;
   r->finished = 1;
-  if (outcome == RELAY_OK && (!r->in_eof || r->echoed != r->sent))
-    outcome = RELAY_INCOMPLETE;
   r->outcome = outcome;
   if (!r->config.quiet || outcome != RELAY_OK)
     log_line("sent %llu bytes, %llu echoed back%s", (unsigned long long)r->sent,
@@ -556,11 +554,12 @@ static void on_dialed(dial_t *dial, int status) {
 }
 
 /* A stop signal: stop where we are; what was not echoed yet makes it a
- * failure (finish decides). */
+ * failure. */
 static void on_stop_signal(stop_signals_t *signals, int signum) {
   relay_t *r = signals->data;
   log_line("interrupted by %s", platform_signal_name(signum));
-  relay_finish(r, RELAY_OK);
+  relay_finish(r,
+               r->in_eof && r->echoed == r->sent ? RELAY_OK : RELAY_INCOMPLETE);
 }
 
 void relay_start(relay_t *r, uv_loop_t *loop, const relay_config_t *config,

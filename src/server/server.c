@@ -1,10 +1,10 @@
-#include "server.h"
+#include "server/server.h"
 
-#include "addr.h"
-#include "container_of.h"
-#include "log.h"
-#include "platform.h"
-#include "stream_write.h"
+#include "base/addr.h"
+#include "base/container_of.h"
+#include "base/log.h"
+#include "base/platform.h"
+#include "base/stream_write.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
-#include "stream_write.h"
+#include "base/stream_write.h"
 
-#include "container_of.h"
+#include "base/container_of.h"
 
 #include <stdlib.h>
 #include <string.h>

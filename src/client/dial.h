@@ -3,7 +3,7 @@
 #ifndef TCPECHO_DIAL_H
 #define TCPECHO_DIAL_H
 
-#include "addr.h"
+#include "base/addr.h"
 
 #include <stdint.h>
 #include <uv.h>

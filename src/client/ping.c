@@ -1,8 +1,8 @@
-#include "ping.h"
+#include "client/ping.h"
 
-#include "container_of.h"
-#include "log.h"
-#include "pattern.h"
+#include "base/container_of.h"
+#include "base/log.h"
+#include "base/pattern.h"
 
 #include <stdio.h>
 #include <stdlib.h>

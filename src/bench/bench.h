@@ -10,7 +10,7 @@
 #ifndef TCPECHO_BENCH_H
 #define TCPECHO_BENCH_H
 
-#include "histogram.h"
+#include "base/histogram.h"
 
 #include <stdint.h>
 
