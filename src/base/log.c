@@ -192,6 +192,10 @@ static void writer_main(void *arg) {
     uv_mutex_lock(&ring.lock);
     ring.head = (ring.head + span) % ring.size;
     ring.len -= span;
+    /* Writing works again: say at once what was lost, not with the next
+     * line, which may be long in coming. */
+    if (ring.len == 0 && ring.dropped > 0)
+      ring_append("", 0);
     uv_cond_broadcast(&ring.written);
   }
   uv_mutex_unlock(&ring.lock);

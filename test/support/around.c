@@ -37,11 +37,6 @@ int has_exited(proc_t *p, const void *arg) {
   return is_finished(p, NULL);
 }
 
-int has_exited_only(proc_t *p, const void *arg) {
-  (void)arg;
-  return p->exited;
-}
-
 static int out_has(proc_t *p, const void *needle) {
   return strstr(p->out, needle) != NULL;
 }

@@ -32,9 +32,8 @@ void loop_pause_ms(uint64_t ms);
 
 void fmt_port(char *buf, size_t size, int port);
 
-/* run_until predicates: exited and every pipe closed; exited only. */
+/* run_until predicate: exited and every pipe closed. */
 int has_exited(proc_t *p, const void *arg);
-int has_exited_only(proc_t *p, const void *arg);
 
 /* Waits (60 s at most) for needle on p's standard output. */
 void wait_out(proc_t *p, const char *needle);
