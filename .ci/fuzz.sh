@@ -52,7 +52,9 @@ seed "$so" client -c -H localhost -p8000 -m 'Hi, beyondyyh' -t 10 -v
 seed "$so" bundled -cq -p 9000
 seed "$so" ping --client --count 3 --interval 0.2 --timeout 1 --size 64
 seed "$so" forever --client --forever -S 16
-seed "$so" stdin --client --stdin
+seed "$so" stdin --client --stdin --timeout 2 --connect-timeout 0.5
+seed "$so" server_verbose --server -v --stats 0.001
+seed "$so" sub_ms --server --idle-timeout 0.0004
 seed "$so" bench --bench -C 4 -P 8 -d 1 --warmup 0 -r 1000 -T 2 --json
 seed "$so" help --help
 seed "$so" version -V

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 static struct tm tutorial_time(void) {
   struct tm tm;
@@ -160,6 +161,105 @@ static void test_log_line_and_data_write_whole_lines(void **state) {
   remove("test_log.out");
 }
 
+/* --- the non-blocking path ---------------------------------------------- */
+
+typedef struct pipe_reader_s {
+  uv_file fd;
+  char *data;
+  size_t len, cap;
+} pipe_reader_t;
+
+/* Reads the pipe to its end, as a log reader that came back would. */
+static void read_pipe(void *arg) {
+  pipe_reader_t *r = arg;
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  for (;;) {
+    uv_fs_t req;
+    uv_buf_t buf;
+    int n;
+    if (r->len == r->cap) {
+      r->cap = r->cap ? 2 * r->cap : 65536;
+      r->data = realloc(r->data, r->cap + 1);
+      assert_non_null(r->data);
+    }
+    buf = uv_buf_init(r->data + r->len, (unsigned int)(r->cap - r->len));
+    n = uv_fs_read(&loop, &req, r->fd, &buf, 1, -1, NULL);
+    uv_fs_req_cleanup(&req);
+    if (n <= 0)
+      break;
+    r->len += (size_t)n;
+  }
+  r->data[r->len] = '\0';
+  (void)uv_loop_close(&loop);
+}
+
+/* A reader that stops reading: lines beyond the buffer (and the pipe) are
+ * dropped, never cut or reordered, and a notice says how many, where they
+ * were lost. */
+static void test_log_drops_whole_lines_when_unread(void **state) {
+  uv_file fds[2];
+  uv_thread_t reader_thread;
+  pipe_reader_t reader;
+  uv_loop_t loop;
+  uv_fs_t req;
+  unsigned long expect = 0, got = 0, notices = 0, noticed = 0, n;
+  const int lines = 4000;
+  char *line;
+  int i;
+  (void)state;
+
+  assert_int_equal(uv_pipe(fds, 0, 0), 0);
+  assert_int_equal(log_start(fds[1], 4096), 0);
+  for (i = 0; i < lines; i++) /* about 280 KB: more than the pipe holds */
+    log_line("line %06d %s", i, "................................");
+  assert_true(log_dropped() > 0);
+  memset(&reader, 0, sizeof(reader));
+  reader.fd = fds[0];
+  assert_int_equal(uv_thread_create(&reader_thread, read_pipe, &reader), 0);
+  log_stop(10000);
+  assert_int_equal(uv_loop_init(&loop), 0);
+  (void)uv_fs_close(&loop, &req, fds[1], NULL); /* the reader sees EOF */
+  uv_fs_req_cleanup(&req);
+  assert_int_equal(uv_thread_join(&reader_thread), 0);
+  (void)uv_fs_close(&loop, &req, fds[0], NULL);
+  uv_fs_req_cleanup(&req);
+  (void)uv_loop_close(&loop);
+
+  /* Every line whole, numbers increasing, gaps exactly what the notice
+   * before the next line says. */
+  for (line = reader.data; *line != '\0';) {
+    char *nl = strchr(line, '\n');
+    int num;
+    assert_non_null(nl); /* no partial last line */
+    *nl = '\0';
+    if (nl > line && nl[-1] == '\r')
+      nl[-1] = '\0';
+    if (sscanf(line + 20, "line %d ", &num) == 1 &&
+        strcmp(line + 31, " ................................") == 0) {
+      assert_true((unsigned long)num >= expect);
+      assert_int_equal((unsigned long)num - expect, noticed);
+      noticed = 0;
+      expect = (unsigned long)num + 1;
+      got++;
+    } else if (sscanf(line + 20, "%lu log line", &n) == 1 &&
+               strstr(line, " dropped: standard error was not being read")) {
+      assert_int_equal(noticed, 0); /* one notice per gap */
+      noticed = n;
+      notices += n;
+    } else {
+      fail_msg("not a whole line: '%s'", line);
+    }
+    line = nl + 1;
+  }
+  assert_int_equal(noticed, (unsigned long)lines - expect); /* the tail */
+  assert_int_equal(got + notices, (unsigned long)lines);
+  assert_int_equal(notices, log_dropped());
+  print_message("  %lu lines written, %lu dropped and reported\n", got,
+                notices);
+  free(reader.data);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_prefix),
@@ -170,6 +270,7 @@ int main(void) {
       cmocka_unit_test(test_escape_refuses_small_buffer),
       cmocka_unit_test(test_format_seconds),
       cmocka_unit_test(test_log_line_and_data_write_whole_lines),
+      cmocka_unit_test(test_log_drops_whole_lines_when_unread),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

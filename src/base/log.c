@@ -164,8 +164,10 @@ static void ring_append(const char *text, size_t len) {
                             (unsigned long long)ring.dropped,
                             ring.dropped == 1 ? "" : "s");
   if (notice_len + len > ring_room()) {
-    ring.dropped++;
-    ring.dropped_total++;
+    if (len > 0) { /* a line lost, not a notice that must wait */
+      ring.dropped++;
+      ring.dropped_total++;
+    }
     return;
   }
   if (notice_len > 0) {

@@ -3,7 +3,7 @@
  * parser must give one of its four results, keep within the error buffer,
  * and leave the options consistent:
  *   OPTIONS_ERROR: a single non-empty line, no newline, NUL-terminated;
- *   OPTIONS_RUN: a role, a port in 0..65535 (0 for the server only), a
+ *   OPTIONS_RUN: a mode, a port in 0..65535 (0 for the server only), a
  *   host for the client and bench, the message and its length agreeing,
  *   strings pointing into argv or at the defaults.
  * The same vector parsed again, with a smaller error buffer, gives the same
@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     require(o.mode == MODE_SERVER || o.mode == MODE_CLIENT ||
                 o.mode == MODE_PING || o.mode == MODE_PIPE ||
                 o.mode == MODE_BENCH,
-            "no valid role", argc, argv);
+            "no valid mode", argc, argv);
     require(o.port >= 0 && o.port <= 65535, "port out of range", argc, argv);
     require(o.port != 0 || o.mode == MODE_SERVER, "port 0 for a non-server",
             argc, argv);
@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   require(memchr(small, '\0', small_size) != NULL,
           "small error buffer not NUL-terminated", argc, argv);
   if (r == OPTIONS_RUN)
-    require(o2.role == o.role && o2.port == o.port, "a second parse disagrees",
+    require(o2.mode == o.mode && o2.port == o.port, "a second parse disagrees",
             argc, argv);
 
   free(copy);
