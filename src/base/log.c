@@ -102,9 +102,12 @@ void log_set_output(FILE *out) {
   log_out = out;
 }
 
-/* The non-blocking path: a ring buffer that callers append whole lines to
- * under a short lock, and that one writer thread empties to the descriptor,
- * outside the lock, so only that thread ever waits for the reader. */
+/* The non-blocking path. A line goes straight to the descriptor when that
+ * cannot block (nothing queued, and the descriptor ready); otherwise into a
+ * ring buffer that one writer thread, started the first time it is needed,
+ * empties outside the lock, so only that thread ever waits for the reader.
+ * Until then the process stays single-threaded, which keeps the C
+ * library's syscalls cheaper. */
 static struct {
   uv_mutex_t lock;
   uv_cond_t wake;    /* writer: there is data, or stop */
@@ -115,7 +118,8 @@ static struct {
   uint64_t dropped;       /* since the last notice */
   uint64_t dropped_total;
   int fd;
-  int running; /* lines go through the ring */
+  int running; /* lines go through here, not write_direct */
+  int writer_started;
   int stopping;
 } ring;
 
@@ -151,6 +155,19 @@ static size_t format_now(char *line, size_t size, const char *fmt, ...) {
   return len;
 }
 
+static void writer_main(void *arg);
+
+/* The writer, the first time a line must wait. Lock held. */
+static int ring_start_writer(void) {
+  int err;
+  if (ring.writer_started)
+    return 0;
+  err = uv_thread_create(&ring.thread, writer_main, NULL);
+  if (err == 0)
+    ring.writer_started = 1;
+  return err;
+}
+
 /* Appends text, first the notice of what was dropped before it if any, so
  * that the notice stands where the gap is. Lock held. */
 static void ring_append(const char *text, size_t len) {
@@ -170,12 +187,14 @@ static void ring_append(const char *text, size_t len) {
     }
     return;
   }
+  /* Only an empty ring has the writer asleep: a busy one sees this too. */
+  if (ring.len == 0)
+    uv_cond_signal(&ring.wake);
   if (notice_len > 0) {
     ring_put(notice, notice_len);
     ring.dropped = 0;
   }
   ring_put(text, len);
-  uv_cond_signal(&ring.wake);
 }
 
 static void writer_main(void *arg) {
@@ -187,6 +206,13 @@ static void writer_main(void *arg) {
       uv_cond_wait(&ring.wake, &ring.lock);
     if (ring.len == 0)
       break; /* stopping, and all written */
+    if (!ring.stopping) {
+      /* Let lines gather: one wake-up and one write a millisecond at
+       * most, not one per line, on the core the loop may share. */
+      uv_mutex_unlock(&ring.lock);
+      uv_sleep(1);
+      uv_mutex_lock(&ring.lock);
+    }
     /* Appends go after head + len: this span is ours until head moves. */
     span = ring.size - ring.head < ring.len ? ring.size - ring.head : ring.len;
     uv_mutex_unlock(&ring.lock);
@@ -214,16 +240,12 @@ int log_start(int fd, size_t buffer_size) {
   ring.head = ring.len = 0;
   ring.dropped = ring.dropped_total = 0;
   ring.fd = fd;
+  ring.writer_started = 0;
   ring.stopping = 0;
   err = uv_mutex_init(&ring.lock);
   if (err == 0 && (err = uv_cond_init(&ring.wake)) != 0)
     uv_mutex_destroy(&ring.lock);
   if (err == 0 && (err = uv_cond_init(&ring.written)) != 0) {
-    uv_cond_destroy(&ring.wake);
-    uv_mutex_destroy(&ring.lock);
-  }
-  if (err == 0 && (err = uv_thread_create(&ring.thread, writer_main, NULL))) {
-    uv_cond_destroy(&ring.written);
     uv_cond_destroy(&ring.wake);
     uv_mutex_destroy(&ring.lock);
   }
@@ -260,11 +282,19 @@ static int ring_wait_drained(uint64_t deadline) {
 }
 
 void log_flush(uint64_t timeout_ms) {
-  if (!ring.running)
+  if (!ring.running || !ring.writer_started)
     return;
   uv_mutex_lock(&ring.lock);
   (void)ring_wait_drained(uv_hrtime() + timeout_ms * 1000000ULL);
   uv_mutex_unlock(&ring.lock);
+}
+
+static void ring_free(void) {
+  uv_cond_destroy(&ring.written);
+  uv_cond_destroy(&ring.wake);
+  uv_mutex_destroy(&ring.lock);
+  free(ring.buf);
+  ring.buf = NULL;
 }
 
 void log_stop(uint64_t timeout_ms) {
@@ -274,6 +304,12 @@ void log_stop(uint64_t timeout_ms) {
   if (!ring.running)
     return;
   uv_mutex_lock(&ring.lock);
+  if (!ring.writer_started) { /* everything went straight out */
+    ring.running = 0;
+    uv_mutex_unlock(&ring.lock);
+    ring_free();
+    return;
+  }
   if (ring.dropped > 0) {
     ring_wait_room(0, deadline);
     ring_append("", 0); /* the notice, if it fits now */
@@ -287,11 +323,7 @@ void log_stop(uint64_t timeout_ms) {
   if (!drained)
     return; /* the writer is blocked in write(): leave it and its buffer */
   (void)uv_thread_join(&ring.thread); /* it ended: cannot fail */
-  uv_cond_destroy(&ring.written);
-  uv_cond_destroy(&ring.wake);
-  uv_mutex_destroy(&ring.lock);
-  free(ring.buf);
-  ring.buf = NULL;
+  ring_free();
 }
 
 uint64_t log_dropped(void) {
@@ -312,6 +344,17 @@ static void write_direct(const char *text, size_t len) {
   fflush(out);
 }
 
+/* Straight out when that cannot block and nothing is queued before it
+ * (order holds), else queued for the writer. Lock held. */
+static void ring_send(const char *text, size_t len) {
+  if (ring.len == 0 && platform_write_now(ring.fd, text, len))
+    return;
+  if (ring_start_writer() == 0)
+    ring_append(text, len);
+  else
+    platform_write_all(ring.fd, text, len); /* no thread: block, as before */
+}
+
 /* ring.running changes only in log_start and log_stop, which run while no
  * other thread logs (before the loops start and after they are joined). */
 static void log_text(const char *text, size_t len) {
@@ -320,7 +363,7 @@ static void log_text(const char *text, size_t len) {
     return;
   }
   uv_mutex_lock(&ring.lock);
-  ring_append(text, len);
+  ring_send(text, len);
   uv_mutex_unlock(&ring.lock);
 }
 
@@ -350,19 +393,21 @@ void log_line_waiting(uint64_t timeout_ms, const char *fmt, ...) {
   va_list ap;
   size_t len;
 
-  if (ring.running) {
-    uv_mutex_lock(&ring.lock);
-    ring_wait_room(LOG_LINE_SIZE, uv_hrtime() + timeout_ms * 1000000ULL);
+  if (!ring.running) {
+    va_start(ap, fmt);
+    len = format_vnow(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    write_direct(line, len);
+    return;
   }
+  uv_mutex_lock(&ring.lock);
+  if (ring.writer_started)
+    ring_wait_room(LOG_LINE_SIZE, uv_hrtime() + timeout_ms * 1000000ULL);
   /* Stamped once there is room, so that it follows what went before. */
   va_start(ap, fmt);
   len = format_vnow(line, sizeof(line), fmt, ap);
   va_end(ap);
-  if (!ring.running) {
-    write_direct(line, len);
-    return;
-  }
-  ring_append(line, len);
+  ring_send(line, len);
   uv_mutex_unlock(&ring.lock);
 }
 

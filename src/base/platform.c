@@ -12,6 +12,8 @@
 #include <io.h>
 #else
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #endif
@@ -64,6 +66,13 @@ void platform_write_all(int fd, const char *buf, size_t len) {
     buf += n;
     len -= (size_t)n;
   }
+}
+
+int platform_write_now(int fd, const char *buf, size_t len) {
+  (void)fd;
+  (void)buf;
+  (void)len;
+  return 0;
 }
 
 uint64_t platform_fd_limit(void) {
@@ -123,6 +132,24 @@ void platform_write_all(int fd, const char *buf, size_t len) {
     buf += n;
     len -= (size_t)n;
   }
+}
+
+int platform_write_now(int fd, const char *buf, size_t len) {
+  struct pollfd p;
+  if (len > PIPE_BUF)
+    return 0;
+  p.fd = fd;
+  p.events = POLLOUT;
+  p.revents = 0;
+  if (poll(&p, 1, 0) != 1)
+    return 0;
+  if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+    return 1; /* no reader: the line is lost whoever writes it */
+  if (!(p.revents & POLLOUT))
+    return 0;
+  /* Ready, and at most PIPE_BUF: goes in whole without blocking. */
+  platform_write_all(fd, buf, len);
+  return 1;
 }
 
 uint64_t platform_fd_limit(void) {

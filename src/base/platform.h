@@ -25,6 +25,13 @@ void platform_reopen_std_fds(void);
  * short writes; gives up silently on an error (the reader is gone). */
 void platform_write_all(int fd, const char *buf, size_t len);
 
+/* Writes buf to fd only if that cannot block: fd is ready for writing now
+ * and len is small enough to go in whole (PIPE_BUF). Returns 1 if written
+ * (or if nobody reads fd any more, so there is nothing to wait for), 0 if
+ * the caller must queue it. Always 0 on Windows, where pipes cannot be
+ * asked. */
+int platform_write_now(int fd, const char *buf, size_t len);
+
 /* The process's limit on open descriptors (POSIX RLIMIT_NOFILE), or 0 where
  * there is none to speak of (Windows: sockets are not counted so). */
 uint64_t platform_fd_limit(void);
