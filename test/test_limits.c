@@ -227,9 +227,10 @@ static void test_max_conns(void **state) {
   report_time(start);
 }
 
-/* What src/server/server.c promises for --idle-timeout T: it sweeps the sessions
- * every T/4 (clamped to 10 ms..1 s) and closes those idle for T or more,
- * so a session is closed between T and T + T/4 after its last activity. */
+/* What src/server/server.c promises for --idle-timeout T: it sweeps the
+ * sessions every T/4 (clamped to 10 ms..1 s) and closes those idle for T or
+ * more, so a session is closed between T and T + T/4 after its last activity.
+ */
 #define IDLE_TIMEOUT "1"
 #define IDLE_T_MS 1000u
 #define IDLE_SWEEP_MS (IDLE_T_MS / 4)
