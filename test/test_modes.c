@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "base/container_of.h"
 #include "base/platform.h"
+#include "fake_server.h"
 #include "proc.h"
 
 #include <signal.h>
@@ -21,138 +21,9 @@
 
 static uv_loop_t *loop;
 
-/* --- a broken echo server, on this test's loop ------------------------- */
-
-/* FAULT_STALL (echo nothing from the fault on) comes last: the loops over
- * FLIP..CLOSE leave it out where a stall would only wait out a timeout. */
-typedef enum {
-  FAULT_FLIP,
-  FAULT_DROP,
-  FAULT_EXTRA,
-  FAULT_CLOSE,
-  FAULT_STALL
-} fault_t;
+/* The faults of test/support/fake_server.h, FLIP..STALL, by name. */
 static const char *const fault_names[] = {"flip", "drop", "extra", "close",
                                           "stall"};
-
-typedef struct broken_s {
-  uv_tcp_t listener;
-  fault_t fault;
-  uint64_t at; /* byte offset of the fault in each connection's stream */
-  int port;
-} broken_t;
-
-typedef struct bconn_s {
-  uv_tcp_t tcp;
-  broken_t *server;
-  uint64_t seen;
-  char buf[65536];
-} bconn_t;
-
-static void on_bconn_closed(uv_handle_t *h) {
-  free(container_of(h, bconn_t, tcp));
-}
-
-static void on_bwrite(uv_write_t *req, int status) {
-  (void)status;
-  free(req);
-}
-
-static void bwrite(bconn_t *c, const char *data, size_t len) {
-  uv_write_t *req = malloc(sizeof(*req) + len);
-  uv_buf_t buf;
-  assert_non_null(req);
-  memcpy(req + 1, data, len);
-  buf = uv_buf_init((char *)(req + 1), (unsigned int)len);
-  if (uv_write(req, (uv_stream_t *)&c->tcp, &buf, 1, on_bwrite) != 0)
-    free(req);
-}
-
-static void on_balloc(uv_handle_t *h, size_t s, uv_buf_t *buf) {
-  bconn_t *c = container_of(h, bconn_t, tcp);
-  (void)s;
-  *buf = uv_buf_init(c->buf, sizeof(c->buf));
-}
-
-/* Echoes faithfully except at byte `at` of the stream. */
-static void on_bread(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
-  bconn_t *c = container_of(s, bconn_t, tcp);
-  broken_t *b = c->server;
-  uint64_t from = c->seen;
-
-  if (n < 0) {
-    if (!uv_is_closing((uv_handle_t *)s))
-      uv_close((uv_handle_t *)s, on_bconn_closed);
-    return;
-  }
-  c->seen += (uint64_t)n;
-  if (b->fault == FAULT_STALL && from > b->at)
-    return;
-  if (from > b->at || c->seen <= b->at) {
-    bwrite(c, buf->base, (size_t)n);
-    return;
-  }
-  {
-    size_t k = (size_t)(b->at - from); /* the faulty byte's index */
-    char extra = 'X';
-    bwrite(c, buf->base, k);
-    switch (b->fault) {
-    case FAULT_FLIP:
-      buf->base[k] ^= 0x20;
-      bwrite(c, buf->base + k, (size_t)n - k);
-      break;
-    case FAULT_DROP:
-      bwrite(c, buf->base + k + 1, (size_t)n - k - 1);
-      break;
-    case FAULT_EXTRA:
-      bwrite(c, &extra, 1);
-      bwrite(c, buf->base + k, (size_t)n - k);
-      break;
-    case FAULT_CLOSE:
-      uv_close((uv_handle_t *)s, on_bconn_closed);
-      break;
-    case FAULT_STALL:
-      break;
-    }
-  }
-}
-
-static void on_bconnection(uv_stream_t *l, int status) {
-  broken_t *b = container_of(l, broken_t, listener);
-  bconn_t *c;
-  if (status < 0)
-    return;
-  c = calloc(1, sizeof(*c));
-  assert_non_null(c);
-  c->server = b;
-  uv_tcp_init(loop, &c->tcp);
-  if (uv_accept(l, (uv_stream_t *)&c->tcp) == 0)
-    uv_read_start((uv_stream_t *)&c->tcp, on_balloc, on_bread);
-  else
-    uv_close((uv_handle_t *)&c->tcp, on_bconn_closed);
-}
-
-static void broken_start(broken_t *b, fault_t fault, uint64_t at) {
-  struct sockaddr_in addr;
-  struct sockaddr_storage ss;
-  int len = (int)sizeof(ss);
-  memset(b, 0, sizeof(*b));
-  b->fault = fault;
-  b->at = at;
-  uv_ip4_addr("127.0.0.1", 0, &addr);
-  assert_int_equal(uv_tcp_init(loop, &b->listener), 0);
-  assert_int_equal(uv_tcp_bind(&b->listener, (const struct sockaddr *)&addr, 0),
-                   0);
-  assert_int_equal(uv_listen((uv_stream_t *)&b->listener, 128, on_bconnection),
-                   0);
-  uv_tcp_getsockname(&b->listener, (struct sockaddr *)&ss, &len);
-  b->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
-static void broken_stop(broken_t *b) {
-  uv_close((uv_handle_t *)&b->listener, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-}
 
 /* --- helpers ------------------------------------------------------------ */
 
@@ -251,21 +122,22 @@ static void test_ping_detects_faults(void **state) {
       "seq=2: the server closed the connection\n",
       "seq=2: no echo within 1 s (1000 of 3000 bytes)\n"};
   proc_t *ping = malloc(sizeof(*ping));
-  broken_t *b = malloc(sizeof(*b));
+  fake_server_t *b = malloc(sizeof(*b));
   char port_s[16];
   const char *args[] = {"-c", "-H", "127.0.0.1", "-p",   port_s, "-n", "4",
                         "-i", "0",  "-S",        "3000", "-W",   "1",  NULL};
   int f;
   (void)state;
 
-  for (f = FAULT_FLIP; f <= FAULT_STALL; f++) {
-    broken_start(b, (fault_t)f, 4000); /* in the second round trip */
+  for (f = FAKE_FLIP; f <= FAKE_STALL; f++) {
+    fake_server_start(b, loop, (fake_fault_t)f,
+                      4000); /* in the second round trip */
     snprintf(port_s, sizeof(port_s), "%d", b->port);
     proc_start(ping, args);
     wait_exit(ping, 1);
     if (strstr(ping->out, report[f]) == NULL &&
-        !(f == FAULT_EXTRA && strstr(ping->out, "seq=2: 1 bytes more than "
-                                                "were sent\n") != NULL))
+        !(f == FAKE_EXTRA && strstr(ping->out, "seq=2: 1 bytes more than "
+                                               "were sent\n") != NULL))
       fail_msg("fault %s not reported as '%s':\n%s", fault_names[f], report[f],
                ping->out);
     assert_non_null(strstr(ping->out, "seq=1 time="));
@@ -273,7 +145,7 @@ static void test_ping_detects_faults(void **state) {
     if (strstr(ping->out, "\n2 sent, 1 received, 50.0% loss, time ") == NULL)
       fail_msg("fault %s: wrong summary:\n%s", fault_names[f], ping->out);
     assert_null(strstr(ping->out, "seq=3"));
-    broken_stop(b);
+    fake_server_stop(b);
   }
   free(ping);
   free(b);
@@ -351,14 +223,14 @@ static void test_stdin_pipe_is_byte_exact(void **state) {
 
 static void test_stdin_detects_faults(void **state) {
   proc_t *pipe = malloc(sizeof(*pipe));
-  broken_t *b = malloc(sizeof(*b));
+  fake_server_t *b = malloc(sizeof(*b));
   char port_s[16];
   const char *args[] = {"-c", "-H", "127.0.0.1", "-p", port_s, "--stdin", NULL};
   int in, out;
   (void)state;
 
   write_file("modes-in2.bin", 300000);
-  broken_start(b, FAULT_CLOSE, 100000);
+  fake_server_start(b, loop, FAKE_CLOSE, 100000);
   snprintf(port_s, sizeof(port_s), "%d", b->port);
   in = open_fd("modes-in2.bin", UV_FS_O_RDONLY);
   out =
@@ -368,10 +240,10 @@ static void test_stdin_detects_faults(void **state) {
   close_fd(out);
   wait_exit(pipe, 1);
   assert_non_null(strstr(pipe->err, "INCOMPLETE"));
-  broken_stop(b);
+  fake_server_stop(b);
 
   /* A changed byte: found by comparing the echo with what was sent. */
-  broken_start(b, FAULT_FLIP, 100000);
+  fake_server_start(b, loop, FAKE_FLIP, 100000);
   snprintf(port_s, sizeof(port_s), "%d", b->port);
   in = open_fd("modes-in2.bin", UV_FS_O_RDONLY);
   out =
@@ -382,11 +254,11 @@ static void test_stdin_detects_faults(void **state) {
   wait_exit(pipe, 1);
   assert_non_null(
       strstr(pipe->err, "the echo differs from what was sent at byte 100000"));
-  broken_stop(b);
+  fake_server_stop(b);
 
   /* Part of the echo, then the server's FIN once it has the relay's: the
    * input has ended, and the run still fails. */
-  broken_start(b, FAULT_STALL, 100000);
+  fake_server_start(b, loop, FAKE_STALL, 100000);
   snprintf(port_s, sizeof(port_s), "%d", b->port);
   in = open_fd("modes-in2.bin", UV_FS_O_RDONLY);
   out =
@@ -397,7 +269,7 @@ static void test_stdin_detects_faults(void **state) {
   wait_exit(pipe, 1);
   assert_non_null(
       strstr(pipe->err, "sent 300000 bytes, 100000 echoed back: INCOMPLETE"));
-  broken_stop(b);
+  fake_server_stop(b);
   remove("modes-in2.bin");
   remove("modes-out2.bin");
   free(pipe);
@@ -498,7 +370,7 @@ static void test_bench_detects_faults(void **state) {
   static const char *const kind[] = {"corrupted", "corrupted", "extra",
                                      "early_close"};
   proc_t *bench = malloc(sizeof(*bench));
-  broken_t *b = malloc(sizeof(*b));
+  fake_server_t *b = malloc(sizeof(*b));
   char port_s[16];
   const char *args[] = {"-b",  "-H",       "127.0.0.1", "-p",     port_s, "-C",
                         "2",   "-P",       "2",         "-S",     "256",  "-d",
@@ -506,24 +378,24 @@ static void test_bench_detects_faults(void **state) {
   int f;
   (void)state;
 
-  for (f = FAULT_FLIP; f <= FAULT_CLOSE; f++) {
+  for (f = FAKE_FLIP; f <= FAKE_CLOSE; f++) {
     double n;
-    broken_start(b, (fault_t)f, 3000);
+    fake_server_start(b, loop, (fake_fault_t)f, 3000);
     snprintf(port_s, sizeof(port_s), "%d", b->port);
     proc_start(bench, args);
     wait_exit(bench, 1);
     n = json_number(bench->out, kind[f]);
     /* A dropped byte shifts the stream: seen as corrupted, or as missing
      * when it was the last; an added one as corrupted or extra. */
-    if (f == FAULT_DROP)
+    if (f == FAKE_DROP)
       n += json_number(bench->out, "missing");
-    if (f == FAULT_EXTRA)
+    if (f == FAKE_EXTRA)
       n += json_number(bench->out, "corrupted");
     if (n < 1)
       fail_msg("fault %s not counted as %s:\n%s", fault_names[f], kind[f],
                bench->out);
     assert_non_null(strstr(bench->err, "bench: FAILED"));
-    broken_stop(b);
+    fake_server_stop(b);
   }
   free(bench);
   free(b);

@@ -306,7 +306,7 @@ static void test_stdin_final_word(void **state) {
     fake_fault_t fault;
     const char *word;
     uint64_t at;
-  } cases[] = {{FAKE_EXTRA, "sent 10 bytes, 10 echoed back: EXTRA BYTES", 9},
+  } cases[] = {{FAKE_EXTRA, "sent 10 bytes, 10 echoed back: EXTRA BYTES", 10},
                {FAKE_FLIP, "sent 10 bytes, 5 echoed back: CORRUPTED", 5},
                {FAKE_CLOSE, "sent 10 bytes, 5 echoed back: INCOMPLETE", 5}};
   uv_write_t req;

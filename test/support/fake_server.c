@@ -13,6 +13,7 @@
 typedef struct fake_conn_s {
   uv_tcp_t tcp; /* tcp.data: the server */
   uint64_t seen;
+  int extra_sent;
   char buf[65536];
 } fake_conn_t;
 
@@ -57,9 +58,20 @@ static void echo_with_fault(fake_conn_t *c, char *data, size_t n) {
   char extra = 'X';
 
   c->seen += n;
-  if (f->fault == FAKE_SILENT)
+  if (f->fault == FAKE_SILENT || (f->fault == FAKE_STALL && from >= f->at))
     return;
-  if (f->fault == FAKE_NO_CLOSE || from > f->at || c->seen <= f->at) {
+  /* The extra byte may go after a read's last byte (`at` at its end). */
+  if (f->fault == FAKE_EXTRA && !c->extra_sent && from <= f->at &&
+      f->at <= c->seen) {
+    k = (size_t)(f->at - from);
+    c->extra_sent = 1;
+    conn_write(c, data, k);
+    conn_write(c, &extra, 1);
+    conn_write(c, data + k, n - k);
+    return;
+  }
+  if (f->fault == FAKE_NO_CLOSE || f->fault == FAKE_EXTRA || from > f->at ||
+      c->seen <= f->at) {
     conn_write(c, data, n);
     return;
   }
@@ -73,13 +85,10 @@ static void echo_with_fault(fake_conn_t *c, char *data, size_t n) {
   case FAKE_DROP:
     conn_write(c, data + k + 1, n - k - 1);
     break;
-  case FAKE_EXTRA:
-    conn_write(c, data + k, 1);
-    conn_write(c, &extra, 1);
-    conn_write(c, data + k + 1, n - k - 1);
-    break;
-  default: /* FAKE_CLOSE */
+  case FAKE_CLOSE:
     conn_close(c);
+    break;
+  default: /* FAKE_STALL: the bytes before `at` only */
     break;
   }
 }
@@ -108,7 +117,7 @@ static void on_connection(uv_stream_t *l, int status) {
   c->tcp.data = f;
   if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0)
     conn_close(c);
-  else if (f->fault != FAKE_STALL)
+  else
     assert_int_equal(uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read),
                      0);
 }

@@ -6,14 +6,18 @@
 #include <stdint.h>
 #include <uv.h>
 
+/* Faults at byte `at` of each connection's stream; FLIP..STALL in this
+ * order, so that tests can loop over them. Except where said, a
+ * connection closes when its peer's FIN arrives. */
 typedef enum {
-  FAKE_FLIP,     /* byte `at` of each stream comes back changed */
-  FAKE_DROP,     /* byte `at` never comes back */
-  FAKE_EXTRA,    /* one byte more comes back after byte `at` */
-  FAKE_CLOSE,    /* the connection is closed at byte `at` */
-  FAKE_SILENT,   /* reads everything, echoes nothing, never closes */
-  FAKE_NO_CLOSE, /* echoes everything, never closes after the peer's FIN */
-  FAKE_STALL     /* accepts, never reads: what is sent piles up */
+  FAKE_FLIP,    /* byte `at` comes back changed */
+  FAKE_DROP,    /* byte `at` never comes back */
+  FAKE_EXTRA,   /* one byte more comes back just before byte `at` (with
+                   `at` the stream's length: after its last byte) */
+  FAKE_CLOSE,   /* the connection is closed at byte `at` */
+  FAKE_STALL,   /* nothing comes back from byte `at` on */
+  FAKE_SILENT,  /* reads everything, echoes nothing, never closes */
+  FAKE_NO_CLOSE /* echoes everything, never closes after the peer's FIN */
 } fake_fault_t;
 
 typedef struct fake_server_s {
