@@ -118,6 +118,7 @@ static struct {
   uint64_t dropped;       /* since the last notice */
   uint64_t dropped_total;
   int fd;
+  int to_file; /* fd is a regular file: every line goes straight out */
   int running; /* lines go through here, not write_direct */
   int writer_started;
   int stopping;
@@ -240,6 +241,7 @@ int log_start(int fd, size_t buffer_size) {
   ring.head = ring.len = 0;
   ring.dropped = ring.dropped_total = 0;
   ring.fd = fd;
+  ring.to_file = platform_is_regular_file(fd);
   ring.writer_started = 0;
   ring.stopping = 0;
   err = uv_mutex_init(&ring.lock);
@@ -345,8 +347,14 @@ static void write_direct(const char *text, size_t len) {
 }
 
 /* Straight out when that cannot block and nothing is queued before it
- * (order holds), else queued for the writer. Lock held. */
+ * (order holds), else queued for the writer. A regular file never waits
+ * for a reader, so it is not asked first: poll() would say ready every
+ * time, a system call per line for nothing. Lock held. */
 static void ring_send(const char *text, size_t len) {
+  if (ring.len == 0 && ring.to_file) {
+    platform_write_all(ring.fd, text, len);
+    return;
+  }
   if (ring.len == 0 && platform_write_now(ring.fd, text, len))
     return;
   if (ring_start_writer() == 0)

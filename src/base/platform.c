@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #endif
 
@@ -72,6 +73,11 @@ int platform_write_now(int fd, const char *buf, size_t len) {
   (void)fd;
   (void)buf;
   (void)len;
+  return 0;
+}
+
+int platform_is_regular_file(int fd) {
+  (void)fd;
   return 0;
 }
 
@@ -150,6 +156,11 @@ int platform_write_now(int fd, const char *buf, size_t len) {
   /* Ready, and at most PIPE_BUF: goes in whole without blocking. */
   platform_write_all(fd, buf, len);
   return 1;
+}
+
+int platform_is_regular_file(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 uint64_t platform_fd_limit(void) {

@@ -32,6 +32,11 @@ void platform_write_all(int fd, const char *buf, size_t len);
  * asked. */
 int platform_write_now(int fd, const char *buf, size_t len);
 
+/* Whether fd is a regular file: writing to one never waits for a reader,
+ * and poll() reports it ready every time, so there is nothing to ask. 0 when
+ * unsure, and on Windows. */
+int platform_is_regular_file(int fd);
+
 /* The process's limit on open descriptors (POSIX RLIMIT_NOFILE), or 0 where
  * there is none to speak of (Windows: sockets are not counted so). */
 uint64_t platform_fd_limit(void);
