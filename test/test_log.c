@@ -43,6 +43,49 @@ static void test_prefix(void **state) {
   assert_int_equal(log_format_prefix(buf, 10, &tm), 0);
 }
 
+/* Every field at its edges, against the same format through snprintf. */
+static void test_prefix_digits(void **state) {
+  static const int years[] = {0, 999, 1970, 2026, 9999};
+  static const int mdays[] = {1, 9, 10, 31};
+  static const int hours[] = {0, 9, 10, 23};
+  static const int mins[] = {0, 9, 59};
+  static const int secs[] = {0, 9, 59, 60}; /* 60: a leap second */
+  char got[32], want[32];
+  size_t y, mo, d, h, mi, s;
+  struct tm tm;
+  (void)state;
+
+  memset(&tm, 0, sizeof(tm));
+  for (y = 0; y < sizeof(years) / sizeof(years[0]); y++)
+    for (mo = 0; mo < 12; mo++)
+      for (d = 0; d < sizeof(mdays) / sizeof(mdays[0]); d++)
+        for (h = 0; h < sizeof(hours) / sizeof(hours[0]); h++)
+          for (mi = 0; mi < sizeof(mins) / sizeof(mins[0]); mi++)
+            for (s = 0; s < sizeof(secs) / sizeof(secs[0]); s++) {
+              tm.tm_year = years[y] - 1900;
+              tm.tm_mon = (int)mo;
+              tm.tm_mday = mdays[d];
+              tm.tm_hour = hours[h];
+              tm.tm_min = mins[mi];
+              tm.tm_sec = secs[s];
+              snprintf(want, sizeof(want), "%04d/%02d/%02d %02d:%02d:%02d ",
+                       years[y], (int)mo + 1, mdays[d], hours[h], mins[mi],
+                       secs[s]);
+              assert_int_equal(log_format_prefix(got, sizeof(got), &tm), 20);
+              assert_string_equal(got, want);
+            }
+  /* Out of localtime's ranges: still what the format says. */
+  tm = tutorial_time();
+  tm.tm_mon = 12;
+  tm.tm_year = 12345 - 1900;
+  assert_int_equal(log_format_prefix(got, sizeof(got), &tm), 21);
+  assert_string_equal(got, "12345/13/28 12:01:00 ");
+  assert_int_equal(log_format_prefix(got, 21, &tm), 0);
+  tm = tutorial_time();
+  assert_int_equal(log_format_prefix(got, 21, &tm), 20);
+  assert_int_equal(log_format_prefix(got, 20, &tm), 0);
+}
+
 static void test_line_as_in_tutorial(void **state) {
   struct tm tm = tutorial_time();
   char buf[LOG_LINE_SIZE];
@@ -299,6 +342,7 @@ static void test_log_to_a_file_loses_nothing(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_prefix),
+      cmocka_unit_test(test_prefix_digits),
       cmocka_unit_test(test_line_as_in_tutorial),
       cmocka_unit_test(test_line_is_cut_but_ends_in_newline),
       cmocka_unit_test(test_escape),
