@@ -5,6 +5,7 @@
 
 #include <cmocka.h>
 
+#include "base/container_of.h"
 #include "base/log.h"
 
 #include <stdio.h>
@@ -339,6 +340,151 @@ static void test_log_to_a_file_loses_nothing(void **state) {
   remove("test_log_file.out");
 }
 
+/* --- batches: the lines of one loop turn in one write -------------------- */
+
+typedef struct batch_test_s {
+  FILE *f;
+  log_batch_t batch;
+  uv_timer_t log_timer, check_timer;
+  uv_async_t io;
+  int gathering; /* where batches run: the file grows only at turn ends */
+  int checks;
+  int closed;
+  uv_thread_t watcher;
+  long size_while_waiting;
+} batch_test_t;
+
+/* What the timer logs, and then the I/O callback. */
+#define TIMER_BYTES (20 + 18 + 100 * 65)
+#define IO_BYTES (20 + 26)
+
+static long file_size(FILE *f) {
+  assert_int_equal(fseek(f, 0, SEEK_END), 0);
+  return ftell(f);
+}
+
+/* Looks at the file while the loop waits for its next timer. */
+static void watch_file(void *arg) {
+  batch_test_t *t = arg;
+  uv_sleep(50);
+  t->size_while_waiting = file_size(t->f);
+}
+
+/* A timer: more than the batch holds, so part of it goes out at once. */
+static void on_log_timer(uv_timer_t *timer) {
+  batch_test_t *t = timer->data;
+  int i;
+  log_line("line from a timer");
+  assert_int_equal(file_size(t->f), t->gathering ? 0 : 38);
+  for (i = 0; i < 100; i++) /* 6.5 KB */
+    log_line("line %06d %s", i, "................................");
+  assert_int_equal(uv_thread_create(&t->watcher, watch_file, t), 0);
+}
+
+/* First: a turn has passed, so the batch has its thread (it takes it in
+ * its loop's callbacks); the logging starts in a later turn. Then: the
+ * loop waited since, so the timer's lines are out. */
+static void on_check_timer(uv_timer_t *timer) {
+  batch_test_t *t = timer->data;
+  if (t->checks++ == 0) {
+    assert_int_equal(uv_timer_start(&t->log_timer, on_log_timer, 10, 0), 0);
+    assert_int_equal(uv_timer_start(timer, on_check_timer, 150, 0), 0);
+    return;
+  }
+  assert_int_equal(uv_thread_join(&t->watcher), 0);
+  assert_int_equal(t->size_while_waiting, TIMER_BYTES);
+  assert_int_equal(file_size(t->f), TIMER_BYTES);
+  assert_int_equal(uv_async_send(&t->io), 0);
+}
+
+static void on_batch_closed(log_batch_t *batch) {
+  batch_test_t *t = container_of(batch, batch_test_t, batch);
+  t->closed = 1;
+}
+
+/* After the I/O callbacks of its turn (the check phase): the line is out
+ * before the loop goes on. */
+static void on_io_closed(uv_handle_t *handle) {
+  batch_test_t *t = handle->data;
+  assert_int_equal(file_size(t->f), TIMER_BYTES + IO_BYTES);
+  log_batch_stop(&t->batch, on_batch_closed);
+  uv_close((uv_handle_t *)&t->log_timer, NULL);
+  uv_close((uv_handle_t *)&t->check_timer, NULL);
+}
+
+static void on_io(uv_async_t *handle) {
+  batch_test_t *t = handle->data;
+  log_line("line from an I/O callback");
+  assert_int_equal(file_size(t->f),
+                   TIMER_BYTES + (t->gathering ? 0 : IO_BYTES));
+  uv_close((uv_handle_t *)handle, on_io_closed);
+}
+
+static void test_log_batch_writes_each_turn(void **state) {
+  batch_test_t t;
+  uv_loop_t loop;
+  char line[LOG_LINE_SIZE];
+  int i, num;
+  (void)state;
+
+  memset(&t, 0, sizeof(t));
+  t.f = fopen("test_log_batch.out", "w+b");
+  assert_non_null(t.f);
+  assert_int_equal(log_start(fileno(t.f), LOG_BUFFER_SIZE), 0);
+  assert_int_equal(uv_loop_init(&loop), 0);
+  t.gathering = log_batch_start(&t.batch, &loop);
+#ifdef _WIN32
+  assert_int_equal(t.gathering, 0); /* no regular files told apart */
+#else
+  assert_int_equal(t.gathering, 1);
+#endif
+  assert_int_equal(uv_timer_init(&loop, &t.log_timer), 0);
+  assert_int_equal(uv_timer_init(&loop, &t.check_timer), 0);
+  assert_int_equal(uv_async_init(&loop, &t.io, on_io), 0);
+  t.log_timer.data = t.check_timer.data = t.io.data = &t;
+  assert_int_equal(uv_timer_start(&t.check_timer, on_check_timer, 0, 0), 0);
+  assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(t.closed, t.gathering);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  log_stop(10000);
+
+  rewind(t.f);
+  assert_non_null(fgets(line, sizeof(line), t.f));
+  assert_string_equal(line + 20, "line from a timer\n");
+  for (i = 0; i < 100; i++) {
+    assert_non_null(fgets(line, sizeof(line), t.f));
+    assert_int_equal(sscanf(line + 20, "line %d ", &num), 1);
+    assert_int_equal(num, i);
+  }
+  assert_non_null(fgets(line, sizeof(line), t.f));
+  assert_string_equal(line + 20, "line from an I/O callback\n");
+  assert_null(fgets(line, sizeof(line), t.f));
+  fclose(t.f);
+  remove("test_log_batch.out");
+}
+
+/* A pipe is read as lines come: no batch there. */
+static void test_log_batch_not_on_a_pipe(void **state) {
+  uv_file fds[2];
+  uv_loop_t loop;
+  uv_fs_t req;
+  log_batch_t batch;
+  (void)state;
+
+  assert_int_equal(uv_pipe(fds, 0, 0), 0);
+  assert_int_equal(log_start(fds[1], 4096), 0);
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(log_batch_start(&batch, &loop), 0);
+  log_batch_stop(&batch, NULL); /* not started: nothing to close */
+  assert_int_equal(uv_run(&loop, UV_RUN_NOWAIT), 0);
+  log_stop(10000);
+  (void)uv_fs_close(&loop, &req, fds[0], NULL);
+  uv_fs_req_cleanup(&req);
+  (void)uv_fs_close(&loop, &req, fds[1], NULL);
+  uv_fs_req_cleanup(&req);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_prefix),
@@ -352,6 +498,8 @@ int main(void) {
       cmocka_unit_test(test_log_line_and_data_write_whole_lines),
       cmocka_unit_test(test_log_drops_whole_lines_when_unread),
       cmocka_unit_test(test_log_to_a_file_loses_nothing),
+      cmocka_unit_test(test_log_batch_writes_each_turn),
+      cmocka_unit_test(test_log_batch_not_on_a_pipe),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

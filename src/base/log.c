@@ -154,7 +154,9 @@ static struct {
   uint64_t dropped;       /* since the last notice */
   uint64_t dropped_total;
   int fd;
-  int to_file; /* fd is a regular file: every line goes straight out */
+  int to_file;      /* fd is a regular file: every line goes straight out */
+  int batch_key_ok; /* batch_key holds each thread's log_batch_t, if any */
+  uv_key_t batch_key;
   int running; /* lines go through here, not write_direct */
   int writer_started;
   int stopping;
@@ -278,6 +280,8 @@ int log_start(int fd, size_t buffer_size) {
   ring.dropped = ring.dropped_total = 0;
   ring.fd = fd;
   ring.to_file = platform_is_regular_file(fd);
+  /* Only a file gains from batches: see log_batch_start. */
+  ring.batch_key_ok = ring.to_file && uv_key_create(&ring.batch_key) == 0;
   ring.writer_started = 0;
   ring.stopping = 0;
   err = uv_mutex_init(&ring.lock);
@@ -319,7 +323,10 @@ static int ring_wait_drained(uint64_t deadline) {
   return ring.len == 0;
 }
 
+static void flush_this_threads_batch(void);
+
 void log_flush(uint64_t timeout_ms) {
+  flush_this_threads_batch();
   if (!ring.running || !ring.writer_started)
     return;
   uv_mutex_lock(&ring.lock);
@@ -341,6 +348,10 @@ void log_stop(uint64_t timeout_ms) {
 
   if (!ring.running)
     return;
+  if (ring.batch_key_ok) { /* the loops are done: every batch stopped */
+    uv_key_delete(&ring.batch_key);
+    ring.batch_key_ok = 0;
+  }
   uv_mutex_lock(&ring.lock);
   if (!ring.writer_started) { /* everything went straight out */
     ring.running = 0;
@@ -399,16 +410,110 @@ static void ring_send(const char *text, size_t len) {
     platform_write_all(ring.fd, text, len); /* no thread: block, as before */
 }
 
+static void send_locked(const char *text, size_t len) {
+  uv_mutex_lock(&ring.lock);
+  ring_send(text, len);
+  uv_mutex_unlock(&ring.lock);
+}
+
+/* --- batches: the lines of one loop turn in one write ------------------ */
+
+/* The batch gathering this thread's lines, if any. A batch is bound to its
+ * loop's thread from that loop's own callbacks, so the thread that started
+ * it (maybe another) never gathers into it. */
+static log_batch_t *this_threads_batch(void) {
+  return ring.running && ring.batch_key_ok ? uv_key_get(&ring.batch_key) : NULL;
+}
+
+static void batch_write(log_batch_t *batch) {
+  if (batch->len == 0)
+    return;
+  send_locked(batch->buf, batch->len);
+  batch->len = 0;
+}
+
+static void flush_this_threads_batch(void) {
+  log_batch_t *batch = this_threads_batch();
+  if (batch != NULL)
+    batch_write(batch);
+}
+
+static void batch_add(log_batch_t *batch, const char *text, size_t len) {
+  if (batch->len + len > sizeof(batch->buf))
+    batch_write(batch);
+  if (len > sizeof(batch->buf)) {
+    send_locked(text, len);
+    return;
+  }
+  memcpy(batch->buf + batch->len, text, len);
+  batch->len += len;
+}
+
+/* At both ends of the wait for events, on the loop's thread. */
+static void batch_turn(log_batch_t *batch) {
+  if (uv_key_get(&ring.batch_key) == NULL)
+    uv_key_set(&ring.batch_key, batch);
+  batch_write(batch);
+}
+
+static void on_before_poll(uv_prepare_t *handle) {
+  batch_turn(handle->data);
+}
+
+static void on_after_poll(uv_check_t *handle) {
+  batch_turn(handle->data);
+}
+
+int log_batch_start(log_batch_t *batch, uv_loop_t *loop) {
+  batch->on = 0;
+  batch->len = 0;
+  batch->handles_open = 0;
+  if (!ring.running || !ring.batch_key_ok)
+    return 0; /* a terminal or a pipe: each line as it comes */
+  /* Neither can fail on a live loop with a callback. */
+  (void)uv_prepare_init(loop, &batch->before_poll);
+  (void)uv_check_init(loop, &batch->after_poll);
+  batch->before_poll.data = batch->after_poll.data = batch;
+  (void)uv_prepare_start(&batch->before_poll, on_before_poll);
+  (void)uv_check_start(&batch->after_poll, on_after_poll);
+  uv_unref((uv_handle_t *)&batch->before_poll);
+  uv_unref((uv_handle_t *)&batch->after_poll);
+  batch->handles_open = 2;
+  batch->on = 1;
+  return 1;
+}
+
+static void on_batch_handle_closed(uv_handle_t *handle) {
+  log_batch_t *batch = handle->data;
+  if (--batch->handles_open == 0 && batch->closed_cb != NULL)
+    batch->closed_cb(batch);
+}
+
+void log_batch_stop(log_batch_t *batch, log_batch_closed_cb closed_cb) {
+  if (!batch->on)
+    return;
+  batch->on = 0;
+  if (uv_key_get(&ring.batch_key) == batch)
+    uv_key_set(&ring.batch_key, NULL);
+  batch_write(batch);
+  batch->closed_cb = closed_cb;
+  uv_close((uv_handle_t *)&batch->before_poll, on_batch_handle_closed);
+  uv_close((uv_handle_t *)&batch->after_poll, on_batch_handle_closed);
+}
+
 /* ring.running changes only in log_start and log_stop, which run while no
  * other thread logs (before the loops start and after they are joined). */
 static void log_text(const char *text, size_t len) {
+  log_batch_t *batch;
   if (!ring.running) {
     write_direct(text, len);
     return;
   }
-  uv_mutex_lock(&ring.lock);
-  ring_send(text, len);
-  uv_mutex_unlock(&ring.lock);
+  batch = this_threads_batch();
+  if (batch != NULL)
+    batch_add(batch, text, len);
+  else
+    send_locked(text, len);
 }
 
 void log_raw(const char *text, size_t len) {
@@ -444,6 +549,7 @@ void log_line_waiting(uint64_t timeout_ms, const char *fmt, ...) {
     write_direct(line, len);
     return;
   }
+  flush_this_threads_batch(); /* what was logged before goes first */
   uv_mutex_lock(&ring.lock);
   if (ring.writer_started)
     ring_wait_room(LOG_LINE_SIZE, uv_hrtime() + timeout_ms * 1000000ULL);

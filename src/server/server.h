@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "base/log.h"
+
 /* One read buffer per server, reused by every read of every session. */
 #define SERVER_READ_BUF_SIZE 65536
 /* Stop reading from a session whose peer does not read its echoes once this
@@ -53,7 +55,7 @@ struct server_s {
   uv_timer_t drain_timer;
   int listener_open;
   int listening;   /* server_listen succeeded: the timers run */
-  int timers_open; /* timer handles not yet closed */
+  int timers_open; /* timer handles (and the log batch's) not yet closed */
   int rejects_open;
   int closing;
   int drain_timer_on;
@@ -64,6 +66,7 @@ struct server_s {
   uint64_t last_reject_log_ms;
   uint64_t last_drop_log_ms;
   uint64_t last_accept_error_log_ms;
+  log_batch_t log_batch; /* the lines of one loop turn in one write */
   int read_buf_busy;
   char read_buf[SERVER_READ_BUF_SIZE];
 };
