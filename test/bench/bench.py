@@ -66,6 +66,10 @@ METRICS = {
     ],
 }
 
+# Other processes using more than this much of a core on the two CPUs in
+# a measured window get a note under the table.
+OTHER_NOTICE = 0.10
+
 LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -133,6 +137,21 @@ def proc_cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpus_busy_seconds(cpus):
+    """Time the given CPUs spent running anything at all (user, nice,
+    system, irq, softirq), in seconds, from /proc/stat."""
+    names = {"cpu%d" % c for c in cpus}
+    busy = 0
+    with open("/proc/stat") as f:
+        for line in f:
+            fields = line.split()
+            if fields and fields[0] in names:
+                user, nice, system, _idle, _iowait, irq, softirq = (
+                    int(x) for x in fields[1:8])
+                busy += user + nice + system + irq + softirq
+    return busy / CLK_TCK
 
 
 def proc_rss_bytes(pid):
@@ -235,6 +254,7 @@ class Load:
     def __init__(self, cmd, args, server_pid):
         self.cmd = ["taskset", "-c", str(args.load_cpu)] + cmd
         self.server_pid = server_pid
+        self.cpus = (args.server_cpu, args.load_cpu)
         self.t_start = time.monotonic()
         self.cpu_start = proc_cpu_seconds(server_pid)
         self.t_exit = self.cpu_exit = None
@@ -243,7 +263,8 @@ class Load:
                                      text=True)
         self.lines = queue.Queue()
         self.stderr_lines = []
-        self.marks = {}  # "measure"/"end" -> (monotonic time, server CPU s)
+        # "measure"/"end" -> (monotonic time, server CPU s, busy s of both CPUs)
+        self.marks = {}
         self._t_out = threading.Thread(target=self._read_stdout, daemon=True)
         self._t_err = threading.Thread(target=self._read_stderr, daemon=True)
         self._t_out.start()
@@ -260,7 +281,8 @@ class Load:
             if line.startswith("# phase "):
                 what = line[len("# phase "):].strip()
                 try:
-                    self.marks[what] = (time.monotonic(), proc_cpu_seconds(self.server_pid))
+                    self.marks[what] = (time.monotonic(), proc_cpu_seconds(self.server_pid),
+                                        cpus_busy_seconds(self.cpus))
                 except OSError:
                     pass  # the server is gone; caught as invalid later
             else:
@@ -413,6 +435,12 @@ def measure_throughput(args, sc, server, cmd_of, rec):
         "p99_us": res["p99_us"],
         "load_cpu_util": (res.get("load_cpu_s", 0) / secs) if secs else None,
     })
+    if m0 and m1 and "load_cpu_s" in res:
+        # What else ran on the two CPUs meanwhile (other processes, a build):
+        # it slows one server's window and not the next one's, so a
+        # per-round ratio taken across it means little.
+        other = (m1[2] - m0[2]) - cpu - res["load_cpu_s"]
+        rec["other_cpu_util"] = max(0.0, other) / window if window > 0 else None
     if cpu is not None:
         rec["server_cpu_s"] = cpu
         rec["server_cpu_util"] = cpu / window if window > 0 else None
@@ -539,20 +567,55 @@ def print_notes(records, scenarios, servers):
             recs = [r for r in records if r["scenario"] == scen and r["server"] == srv and r["valid"]]
             su = [r["server_cpu_util"] for r in recs if r.get("server_cpu_util") is not None]
             lu = [r["load_cpu_util"] for r in recs if r.get("load_cpu_util") is not None]
+            ou = [r["other_cpu_util"] for r in recs if r.get("other_cpu_util") is not None]
             if su and lu:
                 s, l = statistics.median(su), statistics.median(lu)
                 flag = ""
                 if l > 0.9 and s < 0.9:
                     flag = "  <- load generator saturated, server not: a floor, not the server's limit"
-                notes.append("  %-10s %-8s server CPU %3.0f%%  load generator CPU %3.0f%%%s"
-                             % (scen, srv, 100 * s, 100 * l, flag))
+                if ou and max(ou) > OTHER_NOTICE:
+                    flag += "  <- other processes ran in some windows (see --max-other)"
+                others = ("  others %3.0f%% (max %3.0f%%)" % (100 * statistics.median(ou), 100 * max(ou))
+                          if ou else "")
+                notes.append("  %-10s %-8s server CPU %3.0f%%  load generator CPU %3.0f%%%s%s"
+                             % (scen, srv, 100 * s, 100 * l, others, flag))
     if notes:
         print()
-        print("CPU utilisation in the measured window (median; 100% = one core):")
+        print("CPU utilisation in the measured window (median; 100% = one core;")
+        print("others: anything else on the two CPUs meanwhile):")
         print("\n".join(notes))
 
 
 # ---------------------------------------------------------------- main
+
+def wait_quiet(args, limit=120):
+    """Waits until the two CPUs have run less than args.max_other of a core
+    for a second (nothing of ours runs now), at most limit seconds."""
+    cpus = (args.server_cpu, args.load_cpu)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        b0 = cpus_busy_seconds(cpus)
+        time.sleep(1)
+        if cpus_busy_seconds(cpus) - b0 < args.max_other:
+            return
+    log("    the CPUs did not get quiet within %d s: measuring anyway" % limit)
+
+
+def measure_quiet(args, bins, srv, scen, rnd, discarded):
+    """measure(), again (up to 3 times in all) while other processes used
+    more than --max-other in the measured window."""
+    for attempt in range(3):
+        if args.max_other is not None:
+            wait_quiet(args)
+        rec = measure(args, bins, srv, scen, rnd)
+        other = rec.get("other_cpu_util")
+        if args.max_other is None or other is None or other <= args.max_other:
+            return rec
+        if attempt < 2:
+            log("    others used %.0f%% of a core meanwhile: measuring again" % (100 * other))
+            discarded.append(rec)
+    return rec
+
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -575,6 +638,11 @@ def parse_args():
     p.add_argument("--load-cpu", type=int, default=1,
                    help="CPU for the load generator (default 1)")
     p.add_argument("--json", metavar="FILE", help="write every raw measurement here")
+    p.add_argument("--max-other", type=float, metavar="CORES",
+                   help="on a shared machine: before each measurement wait (up to 2 min) "
+                        "until other processes use less than CORES of the two CPUs "
+                        "(0.1 = 10%% of one core), and measure again, up to 3 times, "
+                        "when they used more in the measured window")
     a = p.parse_args()
     if a.quick:
         a.rounds, a.duration, a.warmup = 1, 2.0, 0.5
@@ -586,6 +654,8 @@ def parse_args():
     for s in a.servers:
         if s not in SERVERS:
             p.error("unknown server %r" % s)
+    if a.max_other is not None and a.max_other <= 0:
+        p.error("need --max-other > 0")
     if a.rounds < 1 or a.duration <= 0 or a.warmup < 0:
         p.error("need --rounds >= 1, --duration > 0, --warmup >= 0")
     a.build = os.path.abspath(a.build)
@@ -624,6 +694,7 @@ def main():
         return 2
 
     records = []
+    discarded = []  # measurements taken again under --max-other
     t0 = time.time()
     for rnd in range(args.rounds):
         k = rnd % len(servers)
@@ -631,7 +702,7 @@ def main():
         for scen in args.scenarios:
             for srv in order:
                 log("round %d/%d  %-10s %-8s ..." % (rnd + 1, args.rounds, scen, srv))
-                rec = measure(args, bins, srv, scen, rnd)
+                rec = measure_quiet(args, bins, srv, scen, rnd, discarded)
                 records.append(rec)
                 if rec["valid"]:
                     key = METRICS[SCENARIOS[scen]["mode"]][0][0]
@@ -662,9 +733,10 @@ def main():
             "rounds": args.rounds, "duration": args.duration, "warmup": args.warmup,
             "load": args.load, "servers": servers, "scenarios": args.scenarios,
             "server_cpu": args.server_cpu, "load_cpu": args.load_cpu,
+            "max_other": args.max_other,
             "scenario_defs": {s: SCENARIOS[s] for s in args.scenarios},
         }
-        out = {"meta": meta, "measurements": records,
+        out = {"meta": meta, "measurements": records, "discarded": discarded,
                "summary": {s: {k: row for k, row in rows} for s, rows in summary.items()}}
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1, sort_keys=True)
