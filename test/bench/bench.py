@@ -31,6 +31,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 SERVERS = ("tcpecho", "epoll", "go")
+# Besides these: "tcpecho-tN" (tcpecho --server --threads N), "previous"
+# and "previous-tN" (the binary given with --previous, another build).
+VARIANT_RE = re.compile(r"^(tcpecho|previous)(?:-t([1-9][0-9]*))?$")
+
+
+def is_tcpecho(name):
+    return VARIANT_RE.match(name) is not None
 
 SCENARIOS = {
     "pp1": dict(mode="pingpong", connections=1, size=64, pipeline=1),
@@ -148,8 +155,12 @@ def proc_rss_bytes(pid):
 class Server:
     def __init__(self, name, args, bins):
         self.name = name
-        if name == "tcpecho":
-            cmd = [args.tcpecho, "--server", "--host", "127.0.0.1", "--port", "0", "--quiet"]
+        variant = VARIANT_RE.match(name)
+        if variant:
+            binary = args.previous if variant.group(1) == "previous" else args.tcpecho
+            cmd = [binary, "--server", "--host", "127.0.0.1", "--port", "0", "--quiet"]
+            if variant.group(2):
+                cmd += ["--threads", variant.group(2)]
         elif name == "epoll":
             cmd = [bins["epoll_echo"], "0"]
         elif name == "go":
@@ -486,8 +497,8 @@ def summarize(records, scenarios, servers):
                 row["median"][srv] = statistics.median(vals) if vals else None
                 row["invalid"][srv] = sum(1 for r in recs if not r["valid"])
             if "tcpecho" in servers:
-                for peer in ("epoll", "go"):
-                    if peer not in servers:
+                for peer in servers:
+                    if peer == "tcpecho":
                         continue
                     ratios = []
                     rounds = {r["round"] for r in by.get((scen, "tcpecho"), [])}
@@ -504,13 +515,16 @@ def summarize(records, scenarios, servers):
 
 
 def print_table(summary, scenarios, servers, rounds):
+    shown = list(SERVERS) + [s for s in servers if s not in SERVERS]
+    peers = [s for s in shown if s != "tcpecho"]
     print()
-    print("| scenario | metric | tcpecho | epoll | go | tcpecho/epoll | tcpecho/go |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| scenario | metric | %s | %s |" % (
+        " | ".join(shown), " | ".join("tcpecho/" + p for p in peers)))
+    print("|---|---|%s" % ("---:|" * (len(shown) + len(peers))))
     for scen in scenarios:
         for key, row in summary.get(scen, []):
             cells = []
-            for srv in SERVERS:
+            for srv in shown:
                 if srv not in servers:
                     cells.append("n/a")
                     continue
@@ -519,7 +533,7 @@ def print_table(summary, scenarios, servers, rounds):
                     c += " (%d INVALID)" % row["invalid"][srv]
                 cells.append(c)
             ratios = []
-            for peer in ("epoll", "go"):
+            for peer in peers:
                 v = row["ratio"].get(peer)
                 ratios.append("-" if v is None else "%.2fx" % v)
             arrow = "higher is better" if row["higher_is_better"] else "lower is better"
@@ -571,8 +585,13 @@ def parse_args():
     p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
     p.add_argument("--quick", action="store_true",
                    help="smoke-test preset: 1 round, 2 s, warmup 0.5 s")
-    p.add_argument("--server-cpu", type=int, default=0, help="CPU for the server (default 0)")
-    p.add_argument("--load-cpu", type=int, default=1,
+    p.add_argument("--server-cpu", default="0",
+                   help="CPU(s) for the server, as taskset -c takes them "
+                        "(default 0; e.g. 0-3 for --threads 4)")
+    p.add_argument("--previous", metavar="PATH",
+                   help="another tcpecho build, measured as server 'previous' "
+                        "(e.g. the previous release)")
+    p.add_argument("--load-cpu", default="1",
                    help="CPU for the load generator (default 1)")
     p.add_argument("--json", metavar="FILE", help="write every raw measurement here")
     a = p.parse_args()
@@ -584,8 +603,10 @@ def parse_args():
         if s not in SCENARIOS:
             p.error("unknown scenario %r" % s)
     for s in a.servers:
-        if s not in SERVERS:
+        if s not in SERVERS and not is_tcpecho(s):
             p.error("unknown server %r" % s)
+        if s.startswith("previous") and not a.previous:
+            p.error("%s needs --previous PATH" % s)
     if a.rounds < 1 or a.duration <= 0 or a.warmup < 0:
         p.error("need --rounds >= 1, --duration > 0, --warmup >= 0")
     a.build = os.path.abspath(a.build)
@@ -604,9 +625,12 @@ def main():
     if ncpu < 2 or args.server_cpu == args.load_cpu:
         loud("server and load generator share a CPU (%d usable): numbers are "
              "not comparable with a two-CPU run" % ncpu)
-    if "tcpecho" in args.servers or args.load == "tcpecho":
+    if any(s.startswith("tcpecho") for s in args.servers) or args.load == "tcpecho":
         check_tcpecho(args.tcpecho)
         args.tcpecho = os.path.abspath(args.tcpecho)
+    if args.previous:
+        check_tcpecho(args.previous)
+        args.previous = os.path.abspath(args.previous)
 
     # Children inherit the raised descriptor limit (idle10k needs ~10k each).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
