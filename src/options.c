@@ -392,6 +392,8 @@ static const char *mode_names(unsigned modes) {
     return "--bench";
   if ((modes & MODE_SERVER) == 0)
     return "--client and --bench";
+  if ((modes & MODES_CLIENT) == 0)
+    return "--server and --bench";
   return "--server and --client";
 }
 

@@ -14,6 +14,7 @@ typedef struct conn_limit_s {
   uint64_t max; /* 0: no limit */
   uint64_t open;
   uint64_t peak;
+  uint64_t refused;
 } conn_limit_t;
 
 /* max 0 means no limit. Returns 0 or a UV_* error. */
@@ -26,8 +27,10 @@ int conn_limit_take(conn_limit_t *limit);
 /* One session taken is gone. */
 void conn_limit_give(conn_limit_t *limit);
 
-/* Sessions open now, and the most open at once so far. */
+/* Sessions open now, the most open at once so far, and how many times
+ * conn_limit_take said no. */
 uint64_t conn_limit_open(conn_limit_t *limit);
 uint64_t conn_limit_peak(conn_limit_t *limit);
+uint64_t conn_limit_refused(conn_limit_t *limit);
 
 #endif

@@ -420,11 +420,15 @@ static void reject(server_t *server, uv_stream_t *listener) {
   if (uv_accept(listener, (uv_stream_t *)&r->tcp) == 0) {
     server->stats.sessions_rejected++;
     if (log_due(server, &server->last_reject_log_ms)) {
+      /* So far in the whole process, when loops share the limit. */
+      uint64_t so_far = server->config.limit != NULL
+                            ? conn_limit_refused(server->config.limit)
+                            : server->stats.sessions_rejected;
       addr_format_tcp(&r->tcp, 1, peer, sizeof(peer));
       log_line("rejecting TCP session from %s: --max-conns %llu reached "
                "(%llu rejected so far)",
                peer, (unsigned long long)server->config.max_conns,
-               (unsigned long long)server->stats.sessions_rejected);
+               (unsigned long long)so_far);
     }
   }
   uv_close((uv_handle_t *)&r->tcp, on_reject_closed);
