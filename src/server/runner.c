@@ -271,6 +271,7 @@ static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   config.stats_cb = r->count > 1 ? publish_stats : NULL;
   config.handoff_cb =
       r->spread == SPREAD_HANDOFF && index == 1 ? hand_off : NULL;
+  config.shares_listener = r->count > 1 && r->spread == SPREAD_SHARED;
   server_init(w->server, &w->loop, &config);
   w->server->data = w;
   return uv_async_init(&w->loop, &w->wake, on_wake); /* cannot fail */

@@ -160,7 +160,9 @@ static void start_timer(server_t *server, uv_timer_t *timer, uv_timer_cb cb,
 
 int server_listen(server_t *server) {
   int err = 0;
-  if (server->bound)
+  if (server->bound && server->config.shares_listener)
+    err = uv_tcp_simultaneous_accepts(&server->listener, 0);
+  if (server->bound && err == 0)
     err = uv_listen((uv_stream_t *)&server->listener, SOMAXCONN, on_connection);
   if (err != 0)
     return listen_failed(server, err);

@@ -40,6 +40,10 @@ typedef struct server_config_s {
    * reads server_stats and reports for several loops at once). */
   server_stats_cb stats_cb;
   server_handoff_cb handoff_cb; /* NULL: serves all it accepts */
+  /* Other loops accept on the same listening socket: keep one accept
+   * pending at a time (Windows posts them ahead, 32 by default), so that
+   * the loops take turns rather than batches. */
+  int shares_listener;
 } server_config_t;
 
 /* Callers read loop and data; the rest is the server's own (read the
