@@ -571,6 +571,47 @@ static void second_signal(const variant_t *v) {
   report_time(start);
 }
 
+/* ---- A port in use -------------------------------------------------------- */
+
+/* A port a server listens on stays taken for a second one, whatever the
+ * loops of either: SO_REUSEPORT must not let a second tcpecho join the
+ * first's group and take a share of its connections. */
+static void port_taken(unsigned first, unsigned second) {
+  proc_t *a = new_server(0), *b = new_server(1);
+  char threads_a[16], threads_b[16], port_s[16], want[96];
+  const char *extra[] = {"--threads", threads_a, NULL};
+  const char *args[] = {"-s", "-H", "127.0.0.1", "-p", port_s,
+                        "-T", threads_b, NULL};
+  const char *lines[] = {want, NULL};
+
+  (void)uv_os_unsetenv(SPREAD_ENV);
+  snprintf(threads_a, sizeof(threads_a), "%u", first);
+  snprintf(threads_b, sizeof(threads_b), "%u", second);
+  snprintf(port_s, sizeof(port_s), "%d", start_server(a, "127.0.0.1", extra));
+  proc_start(b, args);
+  wait_exit(b, 1);
+  snprintf(want, sizeof(want),
+           "listen tcp 127.0.0.1:%s: EADDRINUSE (address already in use)",
+           port_s);
+  assert_log(b->err, lines);
+  expect_running(a);
+}
+
+static void test_port_taken_1_then_2(void **state) {
+  (void)state;
+  port_taken(1, 2);
+}
+
+static void test_port_taken_2_then_2(void **state) {
+  (void)state;
+  port_taken(2, 2);
+}
+
+static void test_port_taken_2_then_1(void **state) {
+  (void)state;
+  port_taken(2, 1);
+}
+
 /* ---- The variants ------------------------------------------------------- */
 
 /* test_FN_N: N loops, spread the platform's way; test_FN_N_HOW: spread
@@ -612,6 +653,9 @@ ALL_VARIANTS(second_signal)
 int main(int argc, char **argv) {
   static const suite_test_t tests[] = {
       THREADS_TEST(test_summary_parser),
+      THREADS_TEST(test_port_taken_1_then_2),
+      THREADS_TEST(test_port_taken_2_then_2),
+      THREADS_TEST(test_port_taken_2_then_1),
       THREADS_TESTS(echo_400),
       THREADS_TEST(test_max_conns_4),
       THREADS_TEST(test_max_conns_4_shared),
