@@ -1,13 +1,13 @@
-/* Wires the modules together: options, then the server or the client on one
- * libuv loop. */
+/* Wires the modules together: options, then the role they ask for. */
 #include "bench/bench.h"
 #include "client/client.h"
 #include "base/log.h"
+#include "base/loop.h"
 #include "options.h"
 #include "client/ping.h"
 #include "base/platform.h"
 #include "client/relay.h"
-#include "server/server.h"
+#include "server/runner.h"
 #include "base/signals.h"
 
 #include <stdio.h>
@@ -18,33 +18,6 @@
 #ifndef TCPECHO_VERSION
 #define TCPECHO_VERSION "0.0.0"
 #endif
-
-typedef struct server_run_s {
-  server_t *server;
-  stop_signals_t signals;
-  uint64_t drain_timeout_ms;
-  int signals_received;
-} server_run_t;
-
-static void on_handle_closed(uv_handle_t *handle) {
-  (void)handle;
-}
-
-static void close_any(uv_handle_t *handle, void *arg) {
-  (void)arg;
-  if (!uv_is_closing(handle))
-    uv_close(handle, on_handle_closed);
-}
-
-/* Runs the loop until nothing is left, then frees it. */
-static void run_and_close_loop(uv_loop_t *loop) {
-  uv_run(loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(loop) == UV_EBUSY) {
-    uv_walk(loop, close_any, NULL);
-    uv_run(loop, UV_RUN_DEFAULT);
-    (void)uv_loop_close(loop); /* every handle is closed now */
-  }
-}
 
 /* Initialises the loop and allocates the role's state (too large for the
  * stack); logs and returns NULL on failure, leaving nothing open. */
@@ -64,69 +37,29 @@ static void *start_loop(uv_loop_t *loop, size_t state_size) {
   return state;
 }
 
-static void on_server_closed(server_t *server) {
-  server_run_t *run = server->loop->data;
-  server_log_summary(server);
-  stop_signals_close(&run->signals, NULL);
-}
-
-/* The first signal drains (echoes owed are flushed, FIN, peers get
- * --drain-timeout to finish); a second one closes everything at once. */
-static void on_stop_signal(stop_signals_t *signals, int signum) {
-  server_run_t *run = signals->data;
-  const char *name = platform_signal_name(signum);
-  unsigned long open = (unsigned long)server_stats(run->server)->sessions_open;
-  char secs[32];
-
-  if (++run->signals_received == 1) {
-    log_format_seconds(secs, sizeof(secs), run->drain_timeout_ms);
-    log_line("shutting down on %s: closing %lu TCP session%s%s%s%s", name, open,
-             open == 1 ? "" : "s", open ? " (drain timeout " : "",
-             open ? secs : "", open ? " s)" : "");
-    server_drain(run->server, run->drain_timeout_ms, on_server_closed);
-  } else {
-    log_line("second %s: closing %lu TCP session%s now", name, open,
-             open == 1 ? "" : "s");
-    server_close(run->server, on_server_closed);
-  }
+/* --threads auto: one loop per CPU this process may use. */
+static unsigned threads_wanted(const options_t *opts) {
+  unsigned n =
+      opts->threads > 0 ? (unsigned)opts->threads : uv_available_parallelism();
+  return n > RUNNER_MAX_THREADS ? RUNNER_MAX_THREADS : n;
 }
 
 static int run_server(const options_t *opts) {
-  server_config_t config;
-  server_run_t run;
-  uv_loop_t loop;
-  int err;
+  runner_config_t config;
 
   memset(&config, 0, sizeof(config));
-  config.host = opts->host;
-  config.port = opts->port;
-  config.quiet = opts->quiet;
-  config.max_conns = opts->max_conns;
-  config.idle_timeout_ms = opts->idle_timeout_ms;
-  config.stats_ms = opts->stats_ms;
-  run.server = start_loop(&loop, sizeof(*run.server));
-  if (run.server == NULL)
-    return EXIT_STATUS_FAILURE;
-  run.drain_timeout_ms = opts->drain_timeout_ms;
-  run.signals_received = 0;
-  loop.data = &run;
-  server_init(run.server, &loop, &config);
-  /* Handlers first: once "listening on" is logged, a signal must already
-   * mean a clean stop. */
-  run.signals.data = &run;
-  err = stop_signals_start(&run.signals, &loop, on_stop_signal);
-  if (err != 0)
-    log_line("Error watching stop signals: %s (%s)", uv_err_name(err),
-             uv_strerror(err));
-  else
-    err = server_listen(run.server);
-  if (err != 0) {
-    stop_signals_close(&run.signals, NULL);
-    server_close(run.server, NULL);
-  }
-  run_and_close_loop(&loop);
-  free(run.server);
-  return err == 0 ? EXIT_STATUS_OK : EXIT_STATUS_FAILURE;
+  config.server.host = opts->host;
+  config.server.port = opts->port;
+  config.server.quiet = opts->quiet;
+  config.server.max_conns = opts->max_conns;
+  config.server.idle_timeout_ms = opts->idle_timeout_ms;
+  config.server.stats_ms = opts->stats_ms;
+  config.threads = threads_wanted(opts);
+  config.drain_timeout_ms = opts->drain_timeout_ms;
+  config.verbose = opts->verbose;
+  /* Each platform's way of spreading connections, testable on any. */
+  config.spread = getenv("TCPECHO_SPREAD");
+  return runner_run(&config);
 }
 
 static void on_client_done(client_t *client, int exit_status) {
@@ -152,7 +85,7 @@ static int run_client(const options_t *opts) {
   config.verbose = opts->verbose;
   loop.data = &status;
   client_start(client, &loop, &config, on_client_done);
-  run_and_close_loop(&loop);
+  loop_run_to_end(&loop);
   free(client);
   return status;
 }
@@ -183,7 +116,7 @@ static int run_ping(const options_t *opts) {
   config.quiet = opts->quiet;
   loop.data = &status;
   ping_start(ping, &loop, &config, on_ping_done);
-  run_and_close_loop(&loop);
+  loop_run_to_end(&loop);
   free(ping);
   return status;
 }
@@ -209,7 +142,7 @@ static int run_relay(const options_t *opts) {
   config.timeout_ms = opts->timeout_ms;
   config.connect_timeout_ms = opts->connect_timeout_ms;
   relay_start(relay, &loop, &config, on_relay_done);
-  run_and_close_loop(&loop);
+  loop_run_to_end(&loop);
   free(relay);
   return status;
 }
@@ -251,7 +184,7 @@ static int run_bench(const options_t *opts) {
   config.duration_ms = opts->duration_ms;
   config.warmup_ms = opts->warmup_ms;
   config.rate = opts->rate;
-  config.threads = opts->threads;
+  config.threads = threads_wanted(opts);
   config.connect_timeout_ms = opts->connect_timeout_ms;
   config.json = opts->json;
   /* The live line is for people watching a terminal, not for logs. */

@@ -15,6 +15,7 @@ typedef enum {
   KIND_STRING,  /* const char * field */
   KIND_PORT,    /* int field, 0..65535 */
   KIND_UINT,    /* unsigned long long field, min..max */
+  KIND_THREADS, /* as KIND_UINT, or "auto": 0 */
   KIND_SECONDS, /* unsigned long long field in ms, min ms..max seconds */
   KIND_HELP,
   KIND_VERSION
@@ -73,7 +74,8 @@ static const opt_spec_t opt_table[] = {
     {"warmup", 0, KIND_SECONDS, MODE_BENCH, FIELD(warmup_ms), 0,
      OPTIONS_MAX_SECONDS, 0},
     {"rate", 'r', KIND_UINT, MODE_BENCH, FIELD(rate), 0, 1000000000, 0},
-    {"threads", 'T', KIND_UINT, MODE_BENCH, FIELD(threads), 1, 256, 0},
+    {"threads", 'T', KIND_THREADS, MODE_SERVER | MODE_BENCH, FIELD(threads), 1,
+     256, 0},
     {"json", 0, KIND_FLAG, MODE_BENCH, FIELD(json), 0, 0, 0},
     {"help", 'h', KIND_HELP, ANY_MODE, NO_FIELD, 0, 0, 0},
     {"version", 'V', KIND_VERSION, ANY_MODE, NO_FIELD, 0, 0, 0},
@@ -85,6 +87,7 @@ static const char usage_text[] =
     "Usage: tcpecho --server [--host ADDR] [--port N] [--quiet] [--verbose]\n"
     "                        [--max-conns N] [--idle-timeout S]\n"
     "                        [--drain-timeout S] [--stats S]\n"
+    "                        [--threads N|auto]\n"
     "       tcpecho --client [--host ADDR] [--port N] [--message TEXT]\n"
     "                        [--close-after S] [--quiet] [--verbose]\n"
     "                        [--connect-timeout S]\n"
@@ -95,7 +98,8 @@ static const char usage_text[] =
     "                        [--connect-timeout S] [--quiet]\n"
     "       tcpecho --bench [--host ADDR] [--port N] [--connections C]\n"
     "                       [--size BYTES] [--pipeline P] [--duration S]\n"
-    "                       [--warmup S] [--rate MSGS_PER_S] [--threads T]\n"
+    "                       [--warmup S] [--rate MSGS_PER_S]\n"
+    "                       [--threads N|auto]\n"
     "                       [--json] [--quiet] [--verbose]\n"
     "                       [--connect-timeout S]\n"
     "\n"
@@ -119,6 +123,8 @@ static const char usage_text[] =
     "                             since start; server, bench: log the set-up\n"
     "      --connect-timeout S    client, bench: give up connecting after\n"
     "                             this long, all addresses (default: 10)\n"
+    "  -T, --threads N|auto       server, bench: event loops, one thread\n"
+    "                             each (default: 1; auto: one per CPU)\n"
     "\n"
     "Server:\n"
     "      --max-conns N          close connections beyond N at once\n"
@@ -152,7 +158,6 @@ static const char usage_text[] =
     "  -d, --duration S           measured time (default: 10)\n"
     "      --warmup S             unmeasured time first (default: 1)\n"
     "  -r, --rate N               open loop: N messages/s in all\n"
-    "  -T, --threads T            event loops (default: 1)\n"
     "      --json                 print one JSON object as the report\n"
     "\n"
     "  -h, --help                 print this help and exit\n"
@@ -322,6 +327,18 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
                   quoted(q, value, strlen(value)), shown, spec->min, spec->max);
     *(unsigned long long *)field(o, spec) = v;
     break;
+  case KIND_THREADS:
+    if (strcmp(value, "auto") == 0) {
+      *(unsigned long long *)field(o, spec) = 0;
+      break;
+    }
+    if (parse_uint(value, spec->max, &v) != 0 || v < spec->min)
+      return fail(err, err_size,
+                  "invalid value '%s' for %s: expected an integer from %llu "
+                  "to %llu, or auto",
+                  quoted(q, value, strlen(value)), shown, spec->min, spec->max);
+    *(unsigned long long *)field(o, spec) = v;
+    break;
   case KIND_SECONDS:
     return apply_seconds(o, spec, shown, value, err, err_size);
   case KIND_HELP:
@@ -375,6 +392,8 @@ static const char *mode_names(unsigned modes) {
     return "--bench";
   if ((modes & MODE_SERVER) == 0)
     return "--client and --bench";
+  if ((modes & MODES_CLIENT) == 0)
+    return "--server and --bench";
   return "--server and --client";
 }
 

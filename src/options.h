@@ -52,13 +52,15 @@ typedef struct options_s {
   unsigned long long drain_timeout_ms;
   unsigned long long stats_ms;
 
+  /* server and bench: event loops, one thread each; 0: "auto" */
+  unsigned long long threads;
+
   /* bench */
   unsigned long long connections;
   unsigned long long pipeline;
   unsigned long long duration_ms;
   unsigned long long warmup_ms;
   unsigned long long rate; /* messages per second in all; 0: closed loop */
-  unsigned long long threads;
   int json;
 } options_t;
 

@@ -34,6 +34,32 @@ static void test_server_defaults(void **state) {
   assert_null(o.host);
   assert_int_equal(o.port, 8000);
   assert_int_equal(o.quiet, 0);
+  assert_int_equal(o.threads, 1); /* the tutorial's one loop */
+}
+
+/* --threads N|auto: server and bench; "auto" is 0, resolved at start. */
+static void test_threads(void **state) {
+  char *server[] = {"tcpecho", "-s", "-T", "4"};
+  char *server_auto[] = {"tcpecho", "--server", "--threads", "auto"};
+  char *bench_auto[] = {"tcpecho", "-b", "--threads=auto"};
+  char *client[] = {"tcpecho", "-c", "-T", "2"};
+  char *ping[] = {"tcpecho", "-c", "-n", "1", "-T", "2"};
+  char *too_many[] = {"tcpecho", "-s", "-T", "257"};
+  char *zero[] = {"tcpecho", "-s", "-T", "0"};
+  char *word[] = {"tcpecho", "-s", "-T", "Auto"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(server), server, &o), OPTIONS_RUN);
+  assert_int_equal(o.threads, 4);
+  assert_int_equal(parse(ARGC(server_auto), server_auto, &o), OPTIONS_RUN);
+  assert_int_equal(o.threads, 0);
+  assert_int_equal(parse(ARGC(bench_auto), bench_auto, &o), OPTIONS_RUN);
+  assert_int_equal(o.threads, 0);
+  expect_error(ARGC(client), client, "applies only to --server and --bench");
+  expect_error(ARGC(ping), ping, "applies only to --server and --bench");
+  expect_error(ARGC(too_many), too_many, "from 1 to 256, or auto");
+  expect_error(ARGC(zero), zero, "from 1 to 256, or auto");
+  expect_error(ARGC(word), word, "invalid value 'Auto' for -T");
 }
 
 static void test_client_defaults(void **state) {
@@ -389,6 +415,7 @@ int main(void) {
       cmocka_unit_test(test_durations_below_resolution),
       cmocka_unit_test(test_connect_timeout_and_verbose),
       cmocka_unit_test(test_server_defaults),
+      cmocka_unit_test(test_threads),
       cmocka_unit_test(test_client_defaults),
       cmocka_unit_test(test_long_forms),
       cmocka_unit_test(test_short_forms),

@@ -1,6 +1,9 @@
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* SO_REUSEPORT */
+#endif
 
 #include "base/platform.h"
 
@@ -15,6 +18,9 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -93,6 +99,37 @@ int platform_fds_nearly_exhausted(const uv_handle_t *handle, uint64_t limit) {
   (void)handle;
   (void)limit;
   return 0;
+}
+
+int platform_reuseport_balances(void) {
+  return 0;
+}
+
+int platform_shared_listener_balances(void) {
+  return 1;
+}
+
+int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
+                               int first) {
+  (void)tcp;
+  (void)addr;
+  (void)first;
+  return UV_ENOTSUP;
+}
+
+int platform_dup_socket(uv_os_sock_t sock, uv_os_sock_t *copy) {
+  WSAPROTOCOL_INFOW info;
+  if (WSADuplicateSocketW(sock, GetCurrentProcessId(), &info) != 0)
+    return uv_translate_sys_error(WSAGetLastError());
+  *copy = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+                     &info, 0, WSA_FLAG_OVERLAPPED);
+  if (*copy == INVALID_SOCKET)
+    return uv_translate_sys_error(WSAGetLastError());
+  return 0;
+}
+
+void platform_close_socket(uv_os_sock_t sock) {
+  (void)closesocket(sock);
 }
 
 int platform_stop_signals(int signums[PLATFORM_STOP_SIGNALS_MAX]) {
@@ -188,6 +225,87 @@ int platform_fds_nearly_exhausted(const uv_handle_t *handle, uint64_t limit) {
   if (limit == 0 || uv_fileno(handle, &fd) != 0 || fd < 0)
     return 0;
   return (uint64_t)fd + 3 >= limit;
+}
+
+/* Where SO_REUSEPORT (FreeBSD: SO_REUSEPORT_LB) spreads connections. */
+#if defined(__linux__) || defined(__DragonFly__) ||                            \
+    (defined(__FreeBSD__) && defined(SO_REUSEPORT_LB))
+#define BALANCED_REUSEPORT 1
+#else
+#define BALANCED_REUSEPORT 0
+#endif
+
+int platform_reuseport_balances(void) {
+  return BALANCED_REUSEPORT;
+}
+
+int platform_shared_listener_balances(void) {
+  return 0;
+}
+
+/* With SO_REUSEPORT this process could join a group another process of
+ * this user listens with, and silently share its connections: first a
+ * plain bind, as libuv binds (SO_REUSEADDR, dual-stack), which fails where
+ * anyone listens already. A fixed port only: a port the kernel picks is
+ * free. */
+static int port_taken(const struct sockaddr *addr) {
+  socklen_t len = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+  int on = 1, off = 0, taken = 0;
+  int fd = socket(addr->sa_family, SOCK_STREAM, 0);
+
+  if (fd < 0)
+    return 0; /* the real bind will say what is wrong */
+  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  if (addr->sa_family == AF_INET6)
+    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  taken = bind(fd, addr, len) != 0 && errno == EADDRINUSE;
+  close(fd);
+  return taken;
+}
+
+static int addr_port_of(const struct sockaddr *addr) {
+  if (addr->sa_family == AF_INET6)
+    return ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
+  return ntohs(((const struct sockaddr_in *)addr)->sin_port);
+}
+
+int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
+                               int first) {
+#if !BALANCED_REUSEPORT
+  (void)tcp;
+  (void)addr;
+  (void)first;
+  return UV_ENOTSUP;
+#else
+  if (first && addr_port_of(addr) != 0 && port_taken(addr))
+    return UV_EADDRINUSE;
+#if UV_VERSION_HEX >= 0x013100 /* 1.49 added UV_TCP_REUSEPORT */
+  return uv_tcp_bind(tcp, addr, UV_TCP_REUSEPORT);
+#else
+  /* Set on the socket uv_tcp_init_ex made, before libuv binds it. */
+  uv_os_fd_t fd;
+  int on = 1, err = uv_fileno((const uv_handle_t *)tcp, &fd);
+  if (err != 0)
+    return err;
+#ifdef SO_REUSEPORT_LB
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT_LB, &on, sizeof(on)) != 0)
+#else
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
+#endif
+    return uv_translate_sys_error(errno);
+  return uv_tcp_bind(tcp, addr, 0);
+#endif
+#endif
+}
+
+int platform_dup_socket(uv_os_sock_t sock, uv_os_sock_t *copy) {
+  *copy = fcntl(sock, F_DUPFD_CLOEXEC, 0);
+  return *copy < 0 ? uv_translate_sys_error(errno) : 0;
+}
+
+void platform_close_socket(uv_os_sock_t sock) {
+  (void)close(sock);
 }
 
 int platform_stop_signals(int signums[PLATFORM_STOP_SIGNALS_MAX]) {

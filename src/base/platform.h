@@ -49,6 +49,35 @@ void platform_raise_fd_limit(uint64_t *before, uint64_t *after);
  * the next accept would fail with EMFILE; 0 when limit is 0. */
 int platform_fds_nearly_exhausted(const uv_handle_t *handle, uint64_t limit);
 
+/* Whether the kernel spreads connections over listening sockets that share
+ * one address with SO_REUSEPORT: Linux, DragonFly, FreeBSD (SO_REUSEPORT_LB).
+ * Not macOS, whose SO_REUSEPORT hands every connection to one of them, nor
+ * Windows, which has no such option. */
+int platform_reuseport_balances(void);
+
+/* Whether loops that each listen on a duplicate of one socket get about
+ * the same share of its connections: Windows, where every loop's AcceptEx
+ * requests wait in one queue and are served in turn. Not where a readiness
+ * event wakes every loop and the first to run accepts what is waiting
+ * (epoll, kqueue). */
+int platform_shared_listener_balances(void);
+
+/* Binds tcp (from uv_tcp_init_ex with addr's family) to addr as one of a
+ * group of listeners the kernel spreads connections over; UV_ENOTSUP where
+ * platform_reuseport_balances is 0. The first of the group fails with
+ * UV_EADDRINUSE where anyone listens on addr already: SO_REUSEPORT alone
+ * would let it join another process's group. */
+int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
+                               int first);
+
+/* A second descriptor for the same socket (dup; WSADuplicateSocket on
+ * Windows), to open on another loop and close on its own. Returns 0 or a
+ * UV_* error. */
+int platform_dup_socket(uv_os_sock_t sock, uv_os_sock_t *copy);
+
+/* Closes a socket no libuv handle owns. */
+void platform_close_socket(uv_os_sock_t sock);
+
 /* The signals that ask a process to stop: SIGINT, SIGTERM and SIGHUP on
  * POSIX; on Windows Ctrl-C (SIGINT), Ctrl-Break (SIGBREAK) and closing the
  * console window (SIGHUP, as libuv reports it). Returns how many. */

@@ -20,6 +20,7 @@ typedef struct session_s {
   unsigned eof : 1;      /* the peer sent FIN */
   unsigned shutdown : 1; /* our FIN is on its way */
   unsigned draining : 1; /* server_drain: no more echoes */
+  unsigned counted : 1;  /* taken from config.limit, given back at close */
 } session_t;
 
 /* A connection over --max-conns: accepted only to be closed. */
@@ -29,6 +30,7 @@ typedef struct reject_s {
 } reject_t;
 
 static void on_connection(uv_stream_t *listener, int status);
+static void on_handed_off_closed(uv_handle_t *handle);
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void on_discard(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
@@ -49,36 +51,36 @@ static int is_session(const server_t *server, const uv_handle_t *handle) {
          handle != (const uv_handle_t *)&server->listener;
 }
 
-/* Opens the listener on one address: bind, then listen (libuv reports
- * EADDRINUSE from either). Fails early with EAFNOSUPPORT where the
- * address family is not available, leaving the handle unused. */
-static int listen_on(server_t *server, const struct sockaddr *addr) {
+/* Binds the listener to one address. Fails early with EAFNOSUPPORT where
+ * the address family is not available, leaving the handle unused. */
+static int bind_on(server_t *server, const struct sockaddr *addr, int balanced,
+                   int first) {
   int err = uv_tcp_init_ex(server->loop, &server->listener, addr->sa_family);
   if (err != 0)
     return err;
   server->listener_open = 1;
-  err = uv_tcp_bind(&server->listener, addr, 0);
-  if (err == 0)
-    err = uv_listen((uv_stream_t *)&server->listener, SOMAXCONN, on_connection);
+  err = balanced ? platform_tcp_bind_balanced(&server->listener, addr, first)
+                 : uv_tcp_bind(&server->listener, addr, 0);
+  server->bound = err == 0;
   return err;
 }
 
 /* Default: "::" without IPV6_V6ONLY takes IPv4 too, like Go's ":8000"; on
  * hosts without IPv6 fall back to 0.0.0.0. */
-static int listen_any(server_t *server) {
+static int bind_any(server_t *server, int balanced) {
   struct sockaddr_in6 in6;
   struct sockaddr_in in;
   int err;
 
   uv_ip6_addr("::", server->config.port, &in6);
-  err = listen_on(server, (const struct sockaddr *)&in6);
+  err = bind_on(server, (const struct sockaddr *)&in6, balanced, 1);
   if (err != UV_EAFNOSUPPORT || server->listener_open)
     return err;
   uv_ip4_addr("0.0.0.0", server->config.port, &in);
-  return listen_on(server, (const struct sockaddr *)&in);
+  return bind_on(server, (const struct sockaddr *)&in, balanced, 1);
 }
 
-static int listen_host(server_t *server) {
+static int bind_host(server_t *server, int balanced) {
   uv_getaddrinfo_t req;
   struct addrinfo *ai;
   int err;
@@ -91,9 +93,58 @@ static int listen_host(server_t *server) {
   err = UV_EAFNOSUPPORT;
   for (ai = req.addrinfo; ai != NULL && !server->listener_open;
        ai = ai->ai_next)
-    err = listen_on(server, ai->ai_addr);
+    err = bind_on(server, ai->ai_addr, balanced, 1);
   uv_freeaddrinfo(req.addrinfo);
   return err;
+}
+
+/* As Go says it: "listen tcp :8000: ...". */
+static int listen_failed(const server_t *server, int err) {
+  char where[ADDR_STR_SIZE];
+  if (server->config.host)
+    snprintf(where, sizeof(where), "%s:%d", server->config.host,
+             server->config.port);
+  else
+    snprintf(where, sizeof(where), ":%d", server->config.port);
+  log_line("listen tcp %s: %s (%s)", where, uv_err_name(err), uv_strerror(err));
+  return err;
+}
+
+int server_bind(server_t *server, int balanced) {
+  int err = server->config.host ? bind_host(server, balanced)
+                                : bind_any(server, balanced);
+  return err != 0 ? listen_failed(server, err) : 0;
+}
+
+int server_bind_beside(server_t *server, const server_t *first) {
+  struct sockaddr_storage ss;
+  int len = (int)sizeof(ss);
+  int err = uv_tcp_getsockname(&first->listener, (struct sockaddr *)&ss, &len);
+  if (err == 0)
+    err = bind_on(server, (const struct sockaddr *)&ss, 1, 0);
+  return err != 0 ? listen_failed(server, err) : 0;
+}
+
+int server_open(server_t *server, uv_os_sock_t sock) {
+  int err;
+  (void)uv_tcp_init(server->loop, &server->listener); /* no socket yet */
+  server->listener_open = 1;
+  err = uv_tcp_open(&server->listener, sock);
+  if (err != 0) {
+    platform_close_socket(sock); /* the handle did not take it */
+    return listen_failed(server, err);
+  }
+  server->bound = 1;
+  return 0;
+}
+
+int server_socket(const server_t *server, uv_os_sock_t *sock) {
+  uv_os_fd_t fd;
+  if (!server->bound ||
+      uv_fileno((const uv_handle_t *)&server->listener, &fd) != 0)
+    return UV_EBADF;
+  *sock = (uv_os_sock_t)fd;
+  return 0;
 }
 
 static void on_idle_tick(uv_timer_t *timer);
@@ -108,27 +159,19 @@ static void start_timer(server_t *server, uv_timer_t *timer, uv_timer_cb cb,
 }
 
 int server_listen(server_t *server) {
-  char where[ADDR_STR_SIZE];
-  int err = server->config.host ? listen_host(server) : listen_any(server);
-
-  if (err != 0) {
-    if (server->config.host)
-      snprintf(where, sizeof(where), "%s:%d", server->config.host,
-               server->config.port);
-    else
-      snprintf(where, sizeof(where), ":%d", server->config.port);
-    log_line("listen tcp %s: %s (%s)", where, uv_err_name(err),
-             uv_strerror(err));
-    return err;
-  }
-  addr_format_tcp(&server->listener, 0, where, sizeof(where));
-  log_line("listening on %s", where);
+  int err = 0;
+  if (server->bound && server->config.shares_listener)
+    err = uv_tcp_simultaneous_accepts(&server->listener, 0);
+  if (server->bound && err == 0)
+    err = uv_listen((uv_stream_t *)&server->listener, SOMAXCONN, on_connection);
+  if (err != 0)
+    return listen_failed(server, err);
+  server->listening = 1;
+  server->fd_limit = platform_fd_limit(); /* read once, not per accept */
   /* Under connection churn the two lines of each session, a write() each
    * to a log file, took some 4 % of the server's time: one write a turn. */
   if (log_batch_start(&server->log_batch, server->loop))
     server->timers_open++;
-  server->listening = 1;
-  server->fd_limit = platform_fd_limit(); /* read once, not per accept */
 
   if (server->config.idle_timeout_ms > 0) {
     /* Sweep often enough that a session outlives its timeout by at most a
@@ -143,6 +186,10 @@ int server_listen(server_t *server) {
     start_timer(server, &server->stats_timer, on_stats_tick,
                 server->config.stats_ms);
   return 0;
+}
+
+void server_address(const server_t *server, char *buf, size_t size) {
+  addr_format_tcp(&server->listener, 0, buf, size);
 }
 
 int server_port(const server_t *server) {
@@ -183,8 +230,14 @@ static void on_session_closed(uv_handle_t *handle) {
   session_t *s = container_of(handle, session_t, tcp);
   server_t *server = handle->data;
   server->stats.sessions_open--;
+  if (s->counted)
+    conn_limit_give(server->config.limit);
   free(s);
   stop_if_all_closed(server);
+}
+
+static void on_handed_off_closed(uv_handle_t *handle) {
+  free(container_of(handle, session_t, tcp));
 }
 
 /* Pending writes are cancelled by the close and free themselves first. */
@@ -373,11 +426,15 @@ static void reject(server_t *server, uv_stream_t *listener) {
   if (uv_accept(listener, (uv_stream_t *)&r->tcp) == 0) {
     server->stats.sessions_rejected++;
     if (log_due(server, &server->last_reject_log_ms)) {
+      /* So far in the whole process, when loops share the limit. */
+      uint64_t so_far = server->config.limit != NULL
+                            ? conn_limit_refused(server->config.limit)
+                            : server->stats.sessions_rejected;
       addr_format_tcp(&r->tcp, 1, peer, sizeof(peer));
       log_line("rejecting TCP session from %s: --max-conns %llu reached "
                "(%llu rejected so far)",
                peer, (unsigned long long)server->config.max_conns,
-               (unsigned long long)server->stats.sessions_rejected);
+               (unsigned long long)so_far);
     }
   }
   uv_close((uv_handle_t *)&r->tcp, on_reject_closed);
@@ -396,40 +453,21 @@ static void drop(server_t *server, session_t *s) {
   session_close(s);
 }
 
-static void on_connection(uv_stream_t *listener, int status) {
-  server_t *server = container_of(listener, server_t, listener);
-  char peer[ADDR_STR_SIZE];
-  session_t *s;
-  int err;
+/* Under --max-conns: this loop's sessions, or the whole process's when the
+ * loops share a limit (counted then until the session closes). */
+static int admit(server_t *server) {
+  if (server->config.limit != NULL)
+    return conn_limit_take(server->config.limit);
+  return server->config.max_conns == 0 ||
+         server->stats.sessions_open < server->config.max_conns;
+}
 
-  if (status < 0) {
-    /* EMFILE/ENFILE: libuv closes the connections it cannot take, and
-     * accepting resumes by itself once descriptors free up. */
-    server->stats.errors++;
-    if (log_due(server, &server->last_accept_error_log_ms))
-      log_line("Error accepting TCP session: %s (%s); %llu accept errors so "
-               "far, open sessions are not affected",
-               uv_err_name(status), uv_strerror(status),
-               (unsigned long long)server->stats.errors);
-    return;
-  }
-  if (server->config.max_conns > 0 &&
-      server->stats.sessions_open >= server->config.max_conns) {
-    reject(server, listener);
-    return;
-  }
-  s = calloc(1, sizeof(*s));
-  if (s == NULL) {
-    server->stats.errors++;
-    log_error("Error accepting TCP session", UV_ENOMEM);
-    return;
-  }
-  (void)uv_tcp_init(server->loop, &s->tcp); /* no socket until the accept */
-  s->tcp.data = server;
-  server->stats.sessions_open++;
-  err = uv_accept(listener, (uv_stream_t *)&s->tcp);
-  if (err == 0)
-    err = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+/* A new session, its socket accepted or adopted: reading starts, and it is
+ * counted and logged. */
+static void session_start(server_t *server, session_t *s) {
+  char peer[ADDR_STR_SIZE];
+  int err = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+
   if (err != 0) {
     session_fail(s, "Error accepting TCP session", err);
     return;
@@ -449,6 +487,95 @@ static void on_connection(uv_stream_t *listener, int status) {
   (void)uv_tcp_nodelay(&s->tcp, 1); /* if it fails, echoes only wait */
   addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
   log_line("TCP session open from %s", peer);
+}
+
+/* A session handle, not yet with a socket; NULL if out of memory. */
+static session_t *session_new(server_t *server) {
+  session_t *s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    server->stats.errors++;
+    log_error("Error accepting TCP session", UV_ENOMEM);
+    return NULL;
+  }
+  (void)uv_tcp_init(server->loop, &s->tcp); /* no socket yet: cannot fail */
+  s->tcp.data = server;
+  s->counted = server->config.limit != NULL;
+  server->stats.sessions_open++;
+  return s;
+}
+
+/* Where the loops share one listener through this one: the connection may
+ * go to another loop, as a duplicate of its socket (the limit's count goes
+ * with it); this handle then only closes. */
+static int handed_off(server_t *server, session_t *s) {
+  uv_os_fd_t fd;
+  if (server->config.handoff_cb == NULL ||
+      uv_fileno((const uv_handle_t *)&s->tcp, &fd) != 0 ||
+      !server->config.handoff_cb(server, (uv_os_sock_t)fd))
+    return 0;
+  s->counted = 0;
+  server->stats.sessions_open--;
+  s->tcp.data = NULL; /* not a session of this loop any more */
+  uv_close((uv_handle_t *)&s->tcp, on_handed_off_closed);
+  return 1;
+}
+
+static void on_connection(uv_stream_t *listener, int status) {
+  server_t *server = container_of(listener, server_t, listener);
+  session_t *s;
+  int err;
+
+  if (status < 0) {
+    /* EMFILE/ENFILE: libuv closes the connections it cannot take, and
+     * accepting resumes by itself once descriptors free up. */
+    server->stats.errors++;
+    if (log_due(server, &server->last_accept_error_log_ms))
+      log_line("Error accepting TCP session: %s (%s); %llu accept errors so "
+               "far, open sessions are not affected",
+               uv_err_name(status), uv_strerror(status),
+               (unsigned long long)server->stats.errors);
+    return;
+  }
+  if (!admit(server)) {
+    reject(server, listener);
+    return;
+  }
+  s = session_new(server);
+  if (s == NULL) {
+    if (server->config.limit != NULL)
+      conn_limit_give(server->config.limit);
+    return;
+  }
+  err = uv_accept(listener, (uv_stream_t *)&s->tcp);
+  if (err != 0) {
+    session_fail(s, "Error accepting TCP session", err);
+    return;
+  }
+  if (!handed_off(server, s))
+    session_start(server, s);
+}
+
+void server_adopt(server_t *server, uv_os_sock_t sock) {
+  session_t *s = NULL;
+  int err;
+
+  /* A stop began while it was on its way: like a connection still in the
+   * backlog when the listener closes. */
+  if (!server->closing)
+    s = session_new(server);
+  if (s == NULL) {
+    platform_close_socket(sock);
+    if (server->config.limit != NULL)
+      conn_limit_give(server->config.limit);
+    return;
+  }
+  err = uv_tcp_open(&s->tcp, sock);
+  if (err != 0) {
+    platform_close_socket(sock); /* the handle did not take it */
+    session_fail(s, "Error accepting TCP session", err);
+    return;
+  }
+  session_start(server, s);
 }
 
 static void close_idle(uv_handle_t *handle, void *arg) {
@@ -474,19 +601,12 @@ static void on_idle_tick(uv_timer_t *timer) {
 
 static void on_stats_tick(uv_timer_t *timer) {
   server_t *server = container_of(timer, server_t, stats_timer);
-  const server_stats_t *now = &server->stats, *then = &server->last_stats;
-  double secs = (double)server->config.stats_ms / 1000.0;
-
-  log_line("stats: %lu sessions open, %llu accepted, %llu rejected, "
-           "%llu dropped (no free descriptor), in %.2f MB/s, out %.2f MB/s, "
-           "%llu errors",
-           (unsigned long)now->sessions_open,
-           (unsigned long long)now->sessions_accepted,
-           (unsigned long long)now->sessions_rejected,
-           (unsigned long long)now->sessions_dropped,
-           (double)(now->bytes_in - then->bytes_in) / secs / 1e6,
-           (double)(now->bytes_out - then->bytes_out) / secs / 1e6,
-           (unsigned long long)now->errors);
+  if (server->config.stats_cb != NULL) {
+    server->config.stats_cb(server);
+    return;
+  }
+  server_stats_log("", &server->stats, &server->last_stats,
+                   server->config.stats_ms);
   server->last_stats = server->stats;
 }
 
@@ -495,20 +615,7 @@ const server_stats_t *server_stats(const server_t *server) {
 }
 
 void server_log_summary(const server_t *server) {
-  const server_stats_t *st = &server->stats;
-  /* Waits (briefly) rather than be dropped: this is the line people keep. */
-  log_line_waiting(
-      LOG_STOP_TIMEOUT_MS,
-      "served %llu session%s, echoed %llu bytes, peak %lu concurrent "
-      "sessions, %llu rejected, %llu dropped (no free descriptor), %llu "
-      "closed idle, %llu errors",
-      (unsigned long long)st->sessions_accepted,
-      st->sessions_accepted == 1 ? "" : "s", (unsigned long long)st->bytes_out,
-      (unsigned long)st->peak_sessions,
-      (unsigned long long)st->sessions_rejected,
-      (unsigned long long)st->sessions_dropped,
-      (unsigned long long)st->sessions_idle_closed,
-      (unsigned long long)st->errors);
+  server_stats_log_summary("", &server->stats);
 }
 
 static void on_listener_closed(uv_handle_t *handle) {

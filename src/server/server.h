@@ -8,6 +8,8 @@
 #include <uv.h>
 
 #include "base/log.h"
+#include "server/conn_limit.h"
+#include "server/server_stats.h"
 
 /* One read buffer per server, reused by every read of every session. */
 #define SERVER_READ_BUF_SIZE 65536
@@ -19,28 +21,31 @@
 
 typedef struct server_s server_t;
 typedef void (*server_closed_cb)(server_t *server);
+typedef void (*server_stats_cb)(server_t *server);
+/* Offered each connection this server accepts, when other loops share its
+ * listener: returns 1 if it took sock (a duplicate of it, the original is
+ * closed here), 0 to leave the connection to this server. */
+typedef int (*server_handoff_cb)(server_t *server, uv_os_sock_t sock);
 
 typedef struct server_config_s {
   const char *host;         /* NULL: all interfaces, IPv4 and IPv6 */
   int port;                 /* 0: any free port */
   int quiet;                /* no per-read log lines */
-  uint64_t max_conns;       /* 0: no limit */
+  uint64_t max_conns;       /* 0: no limit; ignored when limit is set */
   uint64_t idle_timeout_ms; /* 0: off; at most 2^31 - 1 */
   uint64_t stats_ms;        /* 0: off */
+  /* Shared by the loops of one process: --max-conns counts their sessions
+   * together. NULL: this server counts its own against max_conns. */
+  conn_limit_t *limit;
+  /* Called every stats_ms instead of logging the stats line (the caller
+   * reads server_stats and reports for several loops at once). */
+  server_stats_cb stats_cb;
+  server_handoff_cb handoff_cb; /* NULL: serves all it accepts */
+  /* Other loops accept on the same listening socket: keep one accept
+   * pending at a time (Windows posts them ahead, 32 by default), so that
+   * the loops take turns rather than batches. */
+  int shares_listener;
 } server_config_t;
-
-typedef struct server_stats_s {
-  uint64_t sessions_accepted;
-  uint64_t sessions_rejected; /* over --max-conns */
-  uint64_t sessions_dropped;  /* no descriptor left to serve them */
-  uint64_t sessions_idle_closed;
-  uint64_t bytes_in;
-  uint64_t bytes_out;
-  uint64_t errors; /* read, write and accept errors, not EOF */
-  size_t sessions_open;
-  size_t peak_sessions;
-  size_t peak_write_pending; /* largest queue of one session, in bytes */
-} server_stats_t;
 
 /* Callers read loop and data; the rest is the server's own (read the
  * counters with server_stats). */
@@ -55,6 +60,7 @@ struct server_s {
   uv_timer_t drain_timer;
   int listener_open;
   int listening;   /* server_listen succeeded: the timers run */
+  int bound;       /* listener has an address: server_bind* or _open */
   int timers_open; /* timer handles (and the log batch's) not yet closed */
   int rejects_open;
   int closing;
@@ -75,11 +81,40 @@ struct server_s {
 void server_init(server_t *server, uv_loop_t *loop,
                  const server_config_t *config);
 
-/* Resolves the configured host, binds, listens and logs
- * "listening on ADDR:PORT"; starts the idle and stats timers if configured.
- * On failure logs one line naming the libuv error and returns the UV_*
- * error. Either way, server_close ends it. */
+/* Opening the listener is two steps, so that the socket can come from
+ * elsewhere: one of the server_bind* or server_open, then server_listen.
+ * Each logs one line naming the libuv error on failure and returns the
+ * UV_* error; whatever happened, server_close ends the server. */
+
+/* Resolves the configured host and binds to its first address this host
+ * supports (none: "::", IPv4 too, or 0.0.0.0 without IPv6). With balanced,
+ * as the first of a group the kernel spreads connections over
+ * (platform_tcp_bind_balanced). */
+int server_bind(server_t *server, int balanced);
+
+/* Binds to the address first is bound to, joining its group: first was
+ * bound with server_bind(first, 1). */
+int server_bind_beside(server_t *server, const server_t *first);
+
+/* Takes over sock, a socket opened elsewhere (bound or already listening):
+ * a duplicate of another loop's listener, or one a service manager passed.
+ * The server owns it from here on, failure included. */
+int server_open(server_t *server, uv_os_sock_t sock);
+
+/* Serves a connection another loop accepted and handed over: sock is the
+ * server's from here on, and counted in config.limit already. */
+void server_adopt(server_t *server, uv_os_sock_t sock);
+
+/* Listens (and starts the idle and stats timers, if configured). A server
+ * with no socket (none of the above called) serves only what server_adopt
+ * hands it. */
 int server_listen(server_t *server);
+
+/* The address listened on, as "[::]:8000" or "127.0.0.1:8000". */
+void server_address(const server_t *server, char *buf, size_t size);
+
+/* The listening socket, for server_open on another loop: 0 or UV_EBADF. */
+int server_socket(const server_t *server, uv_os_sock_t *sock);
 
 /* The port actually listened on (useful with port 0), or -1. */
 int server_port(const server_t *server);
@@ -97,8 +132,7 @@ void server_close(server_t *server, server_closed_cb cb);
 /* The counters so far. */
 const server_stats_t *server_stats(const server_t *server);
 
-/* Logs the one-line summary: sessions served, bytes echoed, peak sessions,
- * errors. */
+/* Logs the one-line summary (server_stats_log_summary). */
 void server_log_summary(const server_t *server);
 
 #endif

@@ -31,6 +31,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 SERVERS = ("tcpecho", "epoll", "go")
+# Besides these: "tcpecho-tN" (tcpecho --server --threads N), "previous"
+# and "previous-tN" (the binary given with --previous, another build).
+VARIANT_RE = re.compile(r"^(tcpecho|previous)(?:-t([1-9][0-9]*))?$")
+
+
+def is_tcpecho(name):
+    return VARIANT_RE.match(name) is not None
 
 SCENARIOS = {
     "pp1": dict(mode="pingpong", connections=1, size=64, pipeline=1),
@@ -66,8 +73,8 @@ METRICS = {
     ],
 }
 
-# Other processes using more than this much of a core on the two CPUs in
-# a measured window get a note under the table.
+# Other processes using more than this much of a core on the benchmark's
+# CPUs in a measured window get a note under the table.
 OTHER_NOTICE = 0.10
 
 LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
@@ -139,6 +146,15 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def cpu_set(spec):
+    """The CPUs of a taskset -c list ("0", "0-3", "0,2-3")."""
+    cpus = set()
+    for part in str(spec).split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
 def cpus_busy_seconds(cpus):
     """Time the given CPUs spent running anything at all (user, nice,
     system, irq, softirq), in seconds, from /proc/stat."""
@@ -167,8 +183,12 @@ def proc_rss_bytes(pid):
 class Server:
     def __init__(self, name, args, bins):
         self.name = name
-        if name == "tcpecho":
-            cmd = [args.tcpecho, "--server", "--host", "127.0.0.1", "--port", "0", "--quiet"]
+        variant = VARIANT_RE.match(name)
+        if variant:
+            binary = args.previous if variant.group(1) == "previous" else args.tcpecho
+            cmd = [binary, "--server", "--host", "127.0.0.1", "--port", "0", "--quiet"]
+            if variant.group(2):
+                cmd += ["--threads", variant.group(2)]
         elif name == "epoll":
             cmd = [bins["epoll_echo"], "0"]
         elif name == "go":
@@ -254,7 +274,7 @@ class Load:
     def __init__(self, cmd, args, server_pid):
         self.cmd = ["taskset", "-c", str(args.load_cpu)] + cmd
         self.server_pid = server_pid
-        self.cpus = (args.server_cpu, args.load_cpu)
+        self.cpus = cpu_set(args.server_cpu) | cpu_set(args.load_cpu)
         self.t_start = time.monotonic()
         self.cpu_start = proc_cpu_seconds(server_pid)
         self.t_exit = self.cpu_exit = None
@@ -436,9 +456,9 @@ def measure_throughput(args, sc, server, cmd_of, rec):
         "load_cpu_util": (res.get("load_cpu_s", 0) / secs) if secs else None,
     })
     if m0 and m1 and "load_cpu_s" in res:
-        # What else ran on the two CPUs meanwhile (other processes, a build):
-        # it slows one server's window and not the next one's, so a
-        # per-round ratio taken across it means little.
+        # What else ran on the benchmark's CPUs meanwhile (other processes,
+        # a build): it slows one server's window and not the next one's, so
+        # a per-round ratio taken across it means little.
         other = (m1[2] - m0[2]) - cpu - res["load_cpu_s"]
         rec["other_cpu_util"] = max(0.0, other) / window if window > 0 else None
     if cpu is not None:
@@ -514,8 +534,8 @@ def summarize(records, scenarios, servers):
                 row["median"][srv] = statistics.median(vals) if vals else None
                 row["invalid"][srv] = sum(1 for r in recs if not r["valid"])
             if "tcpecho" in servers:
-                for peer in ("epoll", "go"):
-                    if peer not in servers:
+                for peer in servers:
+                    if peer == "tcpecho":
                         continue
                     ratios = []
                     rounds = {r["round"] for r in by.get((scen, "tcpecho"), [])}
@@ -532,13 +552,16 @@ def summarize(records, scenarios, servers):
 
 
 def print_table(summary, scenarios, servers, rounds):
+    shown = list(SERVERS) + [s for s in servers if s not in SERVERS]
+    peers = [s for s in shown if s != "tcpecho"]
     print()
-    print("| scenario | metric | tcpecho | epoll | go | tcpecho/epoll | tcpecho/go |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| scenario | metric | %s | %s |" % (
+        " | ".join(shown), " | ".join("tcpecho/" + p for p in peers)))
+    print("|---|---|%s" % ("---:|" * (len(shown) + len(peers))))
     for scen in scenarios:
         for key, row in summary.get(scen, []):
             cells = []
-            for srv in SERVERS:
+            for srv in shown:
                 if srv not in servers:
                     cells.append("n/a")
                     continue
@@ -547,7 +570,7 @@ def print_table(summary, scenarios, servers, rounds):
                     c += " (%d INVALID)" % row["invalid"][srv]
                 cells.append(c)
             ratios = []
-            for peer in ("epoll", "go"):
+            for peer in peers:
                 v = row["ratio"].get(peer)
                 ratios.append("-" if v is None else "%.2fx" % v)
             arrow = "higher is better" if row["higher_is_better"] else "lower is better"
@@ -582,16 +605,17 @@ def print_notes(records, scenarios, servers):
     if notes:
         print()
         print("CPU utilisation in the measured window (median; 100% = one core;")
-        print("others: anything else on the two CPUs meanwhile):")
+        print("others: anything else on the benchmark's CPUs meanwhile):")
         print("\n".join(notes))
 
 
 # ---------------------------------------------------------------- main
 
 def wait_quiet(args, limit=120):
-    """Waits until the two CPUs have run less than args.max_other of a core
-    for a second (nothing of ours runs now), at most limit seconds."""
-    cpus = (args.server_cpu, args.load_cpu)
+    """Waits until the server's and the load generator's CPUs have run
+    less than args.max_other of a core for a second (nothing of ours runs
+    now), at most limit seconds."""
+    cpus = cpu_set(args.server_cpu) | cpu_set(args.load_cpu)
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         b0 = cpus_busy_seconds(cpus)
@@ -634,13 +658,18 @@ def parse_args():
     p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
     p.add_argument("--quick", action="store_true",
                    help="smoke-test preset: 1 round, 2 s, warmup 0.5 s")
-    p.add_argument("--server-cpu", type=int, default=0, help="CPU for the server (default 0)")
-    p.add_argument("--load-cpu", type=int, default=1,
+    p.add_argument("--server-cpu", default="0",
+                   help="CPU(s) for the server, as taskset -c takes them "
+                        "(default 0; e.g. 0-3 for --threads 4)")
+    p.add_argument("--previous", metavar="PATH",
+                   help="another tcpecho build, measured as server 'previous' "
+                        "(e.g. the previous release)")
+    p.add_argument("--load-cpu", default="1",
                    help="CPU for the load generator (default 1)")
     p.add_argument("--json", metavar="FILE", help="write every raw measurement here")
     p.add_argument("--max-other", type=float, metavar="CORES",
                    help="on a shared machine: before each measurement wait (up to 2 min) "
-                        "until other processes use less than CORES of the two CPUs "
+                        "until other processes use less than CORES of the benchmark's CPUs "
                         "(0.1 = 10%% of one core), and measure again, up to 3 times, "
                         "when they used more in the measured window")
     a = p.parse_args()
@@ -652,8 +681,10 @@ def parse_args():
         if s not in SCENARIOS:
             p.error("unknown scenario %r" % s)
     for s in a.servers:
-        if s not in SERVERS:
+        if s not in SERVERS and not is_tcpecho(s):
             p.error("unknown server %r" % s)
+        if s.startswith("previous") and not a.previous:
+            p.error("%s needs --previous PATH" % s)
     if a.max_other is not None and a.max_other <= 0:
         p.error("need --max-other > 0")
     if a.rounds < 1 or a.duration <= 0 or a.warmup < 0:
@@ -674,9 +705,12 @@ def main():
     if ncpu < 2 or args.server_cpu == args.load_cpu:
         loud("server and load generator share a CPU (%d usable): numbers are "
              "not comparable with a two-CPU run" % ncpu)
-    if "tcpecho" in args.servers or args.load == "tcpecho":
+    if any(s.startswith("tcpecho") for s in args.servers) or args.load == "tcpecho":
         check_tcpecho(args.tcpecho)
         args.tcpecho = os.path.abspath(args.tcpecho)
+    if args.previous:
+        check_tcpecho(args.previous)
+        args.previous = os.path.abspath(args.previous)
 
     # Children inherit the raised descriptor limit (idle10k needs ~10k each).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,10 +27,8 @@ static int next_number(const char **p, const char *key,
   return 1;
 }
 
-int parse_summary(const char *log, summary_t *s) {
-  const char *p = strstr(log, "served ");
-  if (p == NULL)
-    return 0;
+/* The figures of a summary line, from its "served " on. */
+static int parse_summary_at(const char *p, summary_t *s) {
   return next_number(&p, "served ", &s->served) &&
          next_number(&p, "echoed ", &s->echoed) &&
          next_number(&p, "peak ", &s->peak) &&
@@ -38,6 +37,47 @@ int parse_summary(const char *log, summary_t *s) {
          next_number(&p, "dropped (no free descriptor), ", &s->idle) &&
          next_number(&p, "closed idle, ", &s->errors) &&
          strncmp(p, " errors", 7) == 0;
+}
+
+/* Whether the text of at's line before it ends in "loop K: ": a
+ * per-loop summary rather than the total. */
+static int after_loop_label(const char *log, const char *at) {
+  const char *line = at, *p = at, *digits;
+  while (line > log && line[-1] != '\n')
+    line--;
+  if (p - line < 2 || p[-1] != ' ' || p[-2] != ':')
+    return 0;
+  p -= 2;
+  digits = p;
+  while (p > line && p[-1] >= '0' && p[-1] <= '9')
+    p--;
+  return p < digits && p - line >= 5 && memcmp(p - 5, "loop ", 5) == 0;
+}
+
+int parse_summary(const char *log, summary_t *s) {
+  const char *p;
+  for (p = strstr(log, "served "); p != NULL; p = strstr(p + 1, "served ")) {
+    if (!after_loop_label(log, p))
+      return parse_summary_at(p, s);
+  }
+  return 0;
+}
+
+size_t count_loop_summaries(const char *log) {
+  const char *p;
+  size_t n = 0;
+  for (p = strstr(log, "served "); p != NULL; p = strstr(p + 1, "served "))
+    n += (size_t)after_loop_label(log, p);
+  return n;
+}
+
+int parse_loop_summary(const char *log, unsigned k, summary_t *s) {
+  char label[32];
+  const char *at;
+  snprintf(label, sizeof(label), "loop %u: served ", k);
+  at = strstr(log, label);
+  return at != NULL &&
+         parse_summary_at(at + strlen(label) - strlen("served "), s);
 }
 
 void print_summary(const summary_t *s) {

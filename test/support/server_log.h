@@ -14,8 +14,16 @@ typedef struct summary_s {
   unsigned long long served, echoed, peak, rejected, dropped, idle, errors;
 } summary_t;
 
-/* Parses the summary line of log into s; returns 0 if there is none. */
+/* Parses the summary line of log into s: with --threads N > 1 the total,
+ * not one of the "loop K: served ..." lines before it. Returns 0 if there
+ * is none. */
 int parse_summary(const char *log, summary_t *s);
+
+/* The per-loop summaries of a server with --threads N > 1: how many
+ * "loop K: served ..." lines log holds, and loop k's figures (k from 1) in
+ * s, returning 0 if it has no such line. */
+size_t count_loop_summaries(const char *log);
+int parse_loop_summary(const char *log, unsigned k, summary_t *s);
 void print_summary(const summary_t *s);
 
 /* Fails naming what differs. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __linux__
+#ifndef _WIN32
 #include <sys/resource.h>
 #include <unistd.h>
 #endif
@@ -15,6 +15,8 @@ static uv_loop_t *loop;
 static proc_t *servers[2];
 #ifdef __linux__
 static char log_path[256];
+#endif
+#ifndef _WIN32
 static struct rlimit saved_nofile;
 static int nofile_changed;
 #endif
@@ -47,6 +49,8 @@ int suite_teardown(void **state) {
     unlink(log_path);
     log_path[0] = '\0';
   }
+#endif
+#ifndef _WIN32
   if (nofile_changed) {
     setrlimit(RLIMIT_NOFILE, &saved_nofile);
     nofile_changed = 0;
@@ -162,21 +166,6 @@ int start_server_sh(proc_t *p, const char *script, const char **extra,
   return atoi(strstr(log, "listening on 127.0.0.1:") + 23);
 }
 
-int raise_fd_limit(unsigned long need) {
-  struct rlimit rl;
-  assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved_nofile), 0);
-  rl = saved_nofile;
-  if (rl.rlim_cur >= need)
-    return 1;
-  rl.rlim_cur = need;
-  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-    rl.rlim_max = need;
-  if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return 0;
-  nofile_changed = 1;
-  return 1;
-}
-
 long rss_kib(int pid) {
   char path[64], line[256];
   long kib = -1;
@@ -191,6 +180,23 @@ long rss_kib(int pid) {
   }
   fclose(f);
   return kib;
+}
+#endif
+
+#ifndef _WIN32
+int raise_fd_limit(unsigned long need) {
+  struct rlimit rl;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved_nofile), 0);
+  rl = saved_nofile;
+  if (rl.rlim_cur >= need)
+    return 1;
+  rl.rlim_cur = need;
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+    rl.rlim_max = need;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 0;
+  nofile_changed = 1;
+  return 1;
 }
 #endif
 

@@ -66,6 +66,12 @@ int is_graceful_platform(const char *what);
 void expect_running(const proc_t *p);
 void report_time(uint64_t start_ms);
 
+#ifndef _WIN32
+/* Raises RLIMIT_NOFILE to need (restored by the teardown); 0 if it
+ * cannot. */
+int raise_fd_limit(unsigned long need);
+#endif
+
 #ifdef __linux__
 /* Starts the server through `sh -c script tcpecho [LOGFILE] args...`: the
  * script must end in exec "$0" "$@" so that the process is tcpecho
@@ -75,10 +81,6 @@ void report_time(uint64_t start_ms);
 int start_server_sh(proc_t *p, const char *script, const char **extra,
                     int log_to_file);
 const char *read_log_file(void);
-
-/* Raises RLIMIT_NOFILE to need (restored by the teardown); 0 if it
- * cannot. */
-int raise_fd_limit(unsigned long need);
 
 /* Resident set size of a process, in KiB, from /proc/PID/status. */
 long rss_kib(int pid);

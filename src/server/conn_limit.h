@@ -1,0 +1,36 @@
+/* The sessions of the whole process, counted across its loops: the one
+ * piece of state the loops of a server share while they run. Taken once
+ * per accept and given back once per close, never per message, so one
+ * mutex costs nothing that shows. */
+#ifndef TCPECHO_CONN_LIMIT_H
+#define TCPECHO_CONN_LIMIT_H
+
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct conn_limit_s {
+  /* private */
+  uv_mutex_t lock;
+  uint64_t max; /* 0: no limit */
+  uint64_t open;
+  uint64_t peak;
+  uint64_t refused;
+} conn_limit_t;
+
+/* max 0 means no limit. Returns 0 or a UV_* error. */
+int conn_limit_init(conn_limit_t *limit, uint64_t max);
+void conn_limit_destroy(conn_limit_t *limit);
+
+/* Counts one more session and returns 1, or returns 0 when max are open. */
+int conn_limit_take(conn_limit_t *limit);
+
+/* One session taken is gone. */
+void conn_limit_give(conn_limit_t *limit);
+
+/* Sessions open now, the most open at once so far, and how many times
+ * conn_limit_take said no. */
+uint64_t conn_limit_open(conn_limit_t *limit);
+uint64_t conn_limit_peak(conn_limit_t *limit);
+uint64_t conn_limit_refused(conn_limit_t *limit);
+
+#endif

@@ -1,0 +1,38 @@
+/* Runs a server on N event loops, one thread each, from start to the
+ * summary: spreads connections over the loops, watches the stop signals on
+ * the main thread and tells every loop through its uv_async_t to drain or
+ * close, and sums the loops' counters at the end. Loops share only the
+ * session count of --max-conns (server/conn_limit.h).
+ *
+ * How connections reach the loops ("spread"), best first where it works:
+ *   reuseport  each loop listens on its own socket, all bound with
+ *              SO_REUSEPORT; the kernel spreads them (Linux, the BSDs)
+ *   shared     each loop listens on a duplicate of one socket; fair where
+ *              waiting accepts are served in turn (Windows)
+ *   handoff    the first loop accepts and hands each connection in turn to
+ *              the next loop, as a duplicate socket (macOS, elsewhere) */
+#ifndef TCPECHO_RUNNER_H
+#define TCPECHO_RUNNER_H
+
+#include "server/server.h"
+
+#include <stdint.h>
+
+#define RUNNER_MAX_THREADS 256
+
+typedef struct runner_config_s {
+  server_config_t server; /* its limit and stats_cb are the runner's */
+  unsigned threads;       /* event loops, 1..RUNNER_MAX_THREADS */
+  uint64_t drain_timeout_ms;
+  int verbose; /* with --stats, one line per loop besides the total */
+  /* "reuseport", "shared" or "handoff" to use that spread where this
+   * platform would choose another (for tests); NULL or anything else: the
+   * platform's choice. */
+  const char *spread;
+} runner_config_t;
+
+/* Runs until a stop signal has ended every loop; returns the process's exit
+ * status: 0, or 1 when the server could not start (logged). */
+int runner_run(const runner_config_t *config);
+
+#endif

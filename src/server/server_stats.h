@@ -1,0 +1,36 @@
+/* A server's counters, and the lines that report them: the periodic
+ * --stats line and the summary at the end, for one loop or summed over
+ * several. */
+#ifndef TCPECHO_SERVER_STATS_H
+#define TCPECHO_SERVER_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct server_stats_s {
+  uint64_t sessions_accepted;
+  uint64_t sessions_rejected; /* over --max-conns */
+  uint64_t sessions_dropped;  /* no descriptor left to serve them */
+  uint64_t sessions_idle_closed;
+  uint64_t bytes_in;
+  uint64_t bytes_out;
+  uint64_t errors; /* read, write and accept errors, not EOF */
+  size_t sessions_open;
+  size_t peak_sessions;
+  size_t peak_write_pending; /* largest queue of one session, in bytes */
+} server_stats_t;
+
+/* Adds one's counts to sum; the peaks become the larger of the two (the
+ * peak of a sum is not the sum of peaks: the caller knows it better). */
+void server_stats_add(server_stats_t *sum, const server_stats_t *one);
+
+/* "PREFIXstats: N sessions open, ..., in X MB/s, out Y MB/s, ...", the rates
+ * over the interval_ms since then. */
+void server_stats_log(const char *prefix, const server_stats_t *now,
+                      const server_stats_t *then, uint64_t interval_ms);
+
+/* "PREFIXserved N sessions, echoed B bytes, peak P concurrent sessions,
+ * ...": waits briefly for room in the log rather than be dropped. */
+void server_stats_log_summary(const char *prefix, const server_stats_t *st);
+
+#endif
