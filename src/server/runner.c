@@ -21,8 +21,9 @@ typedef struct runner_s runner_t;
 
 typedef struct worker_s {
   runner_t *runner;
-  unsigned index; /* 1-based, as logged */
-  uv_loop_t loop;
+  unsigned index;  /* 1-based, as logged */
+  uv_loop_t *loop; /* own_loop, or the runner's when there is only one */
+  uv_loop_t own_loop;
   uv_thread_t thread;
   uv_async_t wake; /* the runner's commands */
   server_t *server;
@@ -60,12 +61,26 @@ struct runner_s {
 
 /* ---- on each loop's thread ---- */
 
+/* Where the one loop is the main thread's: the loop is done, but runs on
+ * for the signals and notify, which on_notify now closes. */
+static void on_inline_wake_closed(uv_handle_t *handle) {
+  worker_t *w = container_of(handle, worker_t, wake);
+  runner_t *r = w->runner;
+  uv_mutex_lock(&r->lock);
+  w->loop_open = 0;
+  w->done = 1;
+  uv_async_send(&r->notify);
+  uv_mutex_unlock(&r->lock);
+}
+
 static void on_server_closed(server_t *server) {
   worker_t *w = server->data;
-  uv_mutex_lock(&w->runner->lock);
+  runner_t *r = w->runner;
+  uv_mutex_lock(&r->lock);
   w->wake_closed = 1;
-  uv_mutex_unlock(&w->runner->lock);
-  uv_close((uv_handle_t *)&w->wake, NULL);
+  uv_mutex_unlock(&r->lock);
+  uv_close((uv_handle_t *)&w->wake,
+           w->loop == &r->loop ? on_inline_wake_closed : NULL);
 }
 
 /* Serves the connections handed to this loop so far. */
@@ -155,7 +170,7 @@ static int hand_off(server_t *server, uv_os_sock_t sock) {
 static void worker_main(void *arg) {
   worker_t *w = arg;
   runner_t *r = w->runner;
-  loop_run_to_end(&w->loop);
+  loop_run_to_end(w->loop);
   /* Sent under the lock: once done is seen, notify may be closed. */
   uv_mutex_lock(&r->lock);
   w->loop_open = 0;
@@ -250,7 +265,9 @@ static void on_notify(uv_async_t *async) {
   }
 }
 
-/* A loop with its server, not yet listening. */
+/* A loop with its server, not yet listening. A single loop is the main
+ * thread's own: a process with one thread makes cheaper system calls
+ * (glibc's cancellation bookkeeping is for processes with several). */
 static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   server_config_t config = r->config->server;
   int err;
@@ -260,7 +277,8 @@ static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   w->server = malloc(sizeof(*w->server)); /* holds its read buffer */
   if (w->server == NULL)
     return UV_ENOMEM;
-  err = uv_loop_init(&w->loop);
+  w->loop = r->count == 1 ? &r->loop : &w->own_loop;
+  err = w->loop == &r->loop ? 0 : uv_loop_init(w->loop);
   if (err != 0) {
     free(w->server);
     w->server = NULL;
@@ -272,9 +290,9 @@ static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   config.handoff_cb =
       r->spread == SPREAD_HANDOFF && index == 1 ? hand_off : NULL;
   config.shares_listener = r->count > 1 && r->spread == SPREAD_SHARED;
-  server_init(w->server, &w->loop, &config);
+  server_init(w->server, w->loop, &config);
   w->server->data = w;
-  return uv_async_init(&w->loop, &w->wake, on_wake); /* cannot fail */
+  return uv_async_init(w->loop, &w->wake, on_wake); /* cannot fail */
 }
 
 /* Every loop after the first joins the first's listener: beside it, in the
@@ -357,7 +375,7 @@ static int start(runner_t *r) {
     }
   }
   err = open_listeners(r);
-  for (i = 0; err == 0 && i < r->count; i++) {
+  for (i = 0; err == 0 && r->count > 1 && i < r->count; i++) {
     worker_t *w = &r->workers[i];
     err = uv_thread_create(&w->thread, worker_main, w);
     if (err != 0)
@@ -375,8 +393,8 @@ static void abandon(runner_t *r) {
   tell_every_loop(r, COMMAND_CLOSE);
   for (i = 0; i < r->count; i++) {
     worker_t *w = &r->workers[i];
-    if (w->thread_started)
-      continue;
+    if (w->thread_started || w->loop == &r->loop)
+      continue; /* its loop (or the main one) runs it to its end */
     if (w->loop_open)
       worker_main(w);
     else
