@@ -117,7 +117,8 @@ static const char usage_text[] =
     "  -p, --port N               TCP port (default: 8000); the server picks\n"
     "                             a free port with 0\n"
     "  -q, --quiet                no line per read or round trip (ping: the\n"
-    "                             summary only; bench: no live line)\n"
+    "                             summary only; bench: no live line);\n"
+    "                             twice (-qq), server: no line per session\n"
     "  -v, --verbose              client: log every step (resolve, connect,\n"
     "                             write, read, timer, close) with the time\n"
     "                             since start; server, bench: log the set-up\n"
@@ -301,7 +302,10 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
     o->mode = spec->sets_mode;
     break;
   case KIND_FLAG:
-    if (spec->offset != NO_FIELD)
+    /* --quiet counts: twice is quieter still (-qq). */
+    if (spec->offset == FIELD(quiet))
+      o->quiet += o->quiet < 2;
+    else if (spec->offset != NO_FIELD)
       *(int *)field(o, spec) = 1;
     break;
   case KIND_STRING:

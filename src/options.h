@@ -31,7 +31,8 @@ typedef struct options_s {
   run_mode_t mode;
   const char *host; /* NULL: server listens on all interfaces */
   int port;         /* 0..65535; 0 only for the server */
-  int quiet;        /* no per-read (or per-round-trip) lines */
+  int quiet;        /* 1: no per-read (or per-round-trip) lines; 2 (-qq):
+                       the server logs no line per session either */
   int verbose;      /* client: every libuv step; server, bench: set-up */
   unsigned long long connect_timeout_ms; /* client modes and bench */
 

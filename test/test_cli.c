@@ -136,6 +136,33 @@ static void test_quiet_and_escaped_data(void **state) {
   free(client);
 }
 
+/* -qq: the server logs no line per session, yet serves and counts them. */
+static void test_server_quiet_twice(void **state) {
+  proc_t *server = malloc(sizeof(*server));
+  proc_t *client = malloc(sizeof(*client));
+  const char *qq[] = {"-qq", NULL};
+  char port_s[16];
+  const char *client_args[] = {"-c", "-H", "127.0.0.1", "-p",   port_s,
+                               "-n", "2",  "-i",        "0.01", NULL};
+  int i;
+  (void)state;
+
+  snprintf(port_s, sizeof(port_s), "%d", start_server(server, "127.0.0.1", qq));
+  for (i = 0; i < 2; i++) {
+    proc_start(client, client_args);
+    wait_exit(client, 0);
+    assert_non_null(strstr(client->out, "2 sent, 2 received"));
+  }
+  stop_server(server, SIGINT);
+  assert_null(strstr(server->err, "TCP session open"));
+  assert_null(strstr(server->err, "Error reading TCP session"));
+  assert_null(strstr(server->err, "reading data"));
+  assert_non_null(strstr(server->err, "listening on 127.0.0.1:"));
+  assert_non_null(strstr(server->err, "served 2 sessions, echoed 52 bytes"));
+  free(server);
+  free(client);
+}
+
 /* One --stats line's figures, found by key ("3 accepted", "in 1.20 MB/s"),
  * so that fields added between them do not matter. Returns 0 unless every
  * wanted one is there. */
@@ -443,6 +470,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_tutorial_session, proc_kill_all),
       cmocka_unit_test_teardown(test_sigterm_with_open_session, proc_kill_all),
       cmocka_unit_test_teardown(test_quiet_and_escaped_data, proc_kill_all),
+      cmocka_unit_test_teardown(test_server_quiet_twice, proc_kill_all),
       cmocka_unit_test_teardown(test_stats_line, proc_kill_all),
       cmocka_unit_test_teardown(test_ipv6_session, proc_kill_all),
       cmocka_unit_test_teardown(test_verbose_steps, proc_kill_all),

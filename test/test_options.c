@@ -37,6 +37,24 @@ static void test_server_defaults(void **state) {
   assert_int_equal(o.threads, 1); /* the tutorial's one loop */
 }
 
+/* --quiet counts up to 2: -qq is quieter still. */
+static void test_quiet_twice(void **state) {
+  char *once[] = {"tcpecho", "-s", "-q"};
+  char *bundled[] = {"tcpecho", "-s", "-qq"};
+  char *apart[] = {"tcpecho", "-s", "--quiet", "-q"};
+  char *thrice[] = {"tcpecho", "-s", "-qqq"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(once), once, &o), OPTIONS_RUN);
+  assert_int_equal(o.quiet, 1);
+  assert_int_equal(parse(ARGC(bundled), bundled, &o), OPTIONS_RUN);
+  assert_int_equal(o.quiet, 2);
+  assert_int_equal(parse(ARGC(apart), apart, &o), OPTIONS_RUN);
+  assert_int_equal(o.quiet, 2);
+  assert_int_equal(parse(ARGC(thrice), thrice, &o), OPTIONS_RUN);
+  assert_int_equal(o.quiet, 2);
+}
+
 /* --threads N|auto: server and bench; "auto" is 0, resolved at start. */
 static void test_threads(void **state) {
   char *server[] = {"tcpecho", "-s", "-T", "4"};
@@ -416,6 +434,7 @@ int main(void) {
       cmocka_unit_test(test_connect_timeout_and_verbose),
       cmocka_unit_test(test_server_defaults),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_quiet_twice),
       cmocka_unit_test(test_client_defaults),
       cmocka_unit_test(test_long_forms),
       cmocka_unit_test(test_short_forms),

@@ -373,7 +373,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     /* The peer sent FIN: echo what is still queued, then FIN back. With
      * nothing queued, closing sends that FIN at once (nothing unread is
      * left to turn it into a reset), a shutdown() and a loop turn less. */
-    log_line("Error reading TCP session: EOF");
+    if (server->config.quiet < 2)
+      log_line("Error reading TCP session: EOF");
     s->eof = 1;
     if (s->write_pending == 0)
       session_close(s);
@@ -485,6 +486,9 @@ static void session_start(server_t *server, session_t *s) {
   session_touch(s);
   /* Echoes are replies: send each at once rather than wait on Nagle. */
   (void)uv_tcp_nodelay(&s->tcp, 1); /* if it fails, echoes only wait */
+  /* -qq: the peer's address (a system call) only when it is logged. */
+  if (server->config.quiet >= 2)
+    return;
   addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
   log_line("TCP session open from %s", peer);
 }

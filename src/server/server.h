@@ -30,7 +30,7 @@ typedef int (*server_handoff_cb)(server_t *server, uv_os_sock_t sock);
 typedef struct server_config_s {
   const char *host;         /* NULL: all interfaces, IPv4 and IPv6 */
   int port;                 /* 0: any free port */
-  int quiet;                /* no per-read log lines */
+  int quiet;                /* 1: no per-read lines; 2: none per session */
   uint64_t max_conns;       /* 0: no limit; ignored when limit is set */
   uint64_t idle_timeout_ms; /* 0: off; at most 2^31 - 1 */
   uint64_t stats_ms;        /* 0: off */

@@ -32,8 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 SERVERS = ("tcpecho", "epoll", "go")
 # Besides these: "tcpecho-tN" (tcpecho --server --threads N), "previous"
-# and "previous-tN" (the binary given with --previous, another build).
-VARIANT_RE = re.compile(r"^(tcpecho|previous)(?:-t([1-9][0-9]*))?$")
+# and "previous-tN" (the binary given with --previous, another build), and
+# any of them with "-qq" (no log line per session: --quiet twice).
+VARIANT_RE = re.compile(r"^(tcpecho|previous)(?:-t([1-9][0-9]*))?(-qq)?$")
 
 
 def is_tcpecho(name):
@@ -189,6 +190,8 @@ class Server:
             cmd = [binary, "--server", "--host", "127.0.0.1", "--port", "0", "--quiet"]
             if variant.group(2):
                 cmd += ["--threads", variant.group(2)]
+            if variant.group(3):
+                cmd += ["--quiet"]
         elif name == "epoll":
             cmd = [bins["epoll_echo"], "0"]
         elif name == "go":
