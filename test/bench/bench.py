@@ -262,13 +262,13 @@ def epoll_load_cmd(bins, sc, port, duration, warmup):
 # the server's CPU is sampled from warmup end to exit, less precisely).
 # It has no --mode flag yet, so churn and idle scenarios are skipped.
 # ======================================================================
-def tcpecho_load_cmd(tcpecho, sc, port, duration, warmup):
+def tcpecho_load_cmd(tcpecho, sc, port, duration, warmup, threads=1):
     if sc["mode"] not in ("pingpong", "stream"):
         return None  # churn and idle: tcpecho --bench has no such modes
     return [tcpecho, "--bench", "--host", "127.0.0.1", "--port", str(port),
             "--connections", str(sc["connections"]), "--size", str(sc["size"]),
             "--pipeline", str(sc["pipeline"]), "--duration", str(duration),
-            "--warmup", str(warmup), "--json"]
+            "--warmup", str(warmup), "--threads", str(threads), "--json"]
 
 
 class Load:
@@ -385,7 +385,8 @@ def measure(args, bins, server_name, scen_name, rnd):
     rec = {"round": rnd, "scenario": scen_name, "server": server_name,
            "load": args.load, "valid": False, "reason": None}
     if args.load == "tcpecho":
-        cmd_of = lambda port, d, w: tcpecho_load_cmd(args.tcpecho, sc, port, d, w)
+        cmd_of = lambda port, d, w: tcpecho_load_cmd(args.tcpecho, sc, port, d, w,
+                                                     args.load_threads)
     else:
         cmd_of = lambda port, d, w: epoll_load_cmd(bins, sc, port, d, w)
     if cmd_of(1, 1, 0) is None:
@@ -664,6 +665,9 @@ def parse_args():
     p.add_argument("--server-cpu", default="0",
                    help="CPU(s) for the server, as taskset -c takes them "
                         "(default 0; e.g. 0-3 for --threads 4)")
+    p.add_argument("--load-threads", type=int, default=1,
+                   help="with --load tcpecho: its --threads, to load a server "
+                        "on several cores (default 1)")
     p.add_argument("--previous", metavar="PATH",
                    help="another tcpecho build, measured as server 'previous' "
                         "(e.g. the previous release)")
