@@ -571,7 +571,8 @@ static void second_signal(const variant_t *v) {
   report_time(start);
 }
 
-/* ---- A port in use -------------------------------------------------------- */
+/* ---- A port in use --------------------------------------------------------
+ */
 
 /* A port a server listens on stays taken for a second one, whatever the
  * loops of either: SO_REUSEPORT must not let a second tcpecho join the
@@ -580,8 +581,8 @@ static void port_taken(unsigned first, unsigned second) {
   proc_t *a = new_server(0), *b = new_server(1);
   char threads_a[16], threads_b[16], port_s[16], want[96];
   const char *extra[] = {"--threads", threads_a, NULL};
-  const char *args[] = {"-s", "-H", "127.0.0.1", "-p", port_s,
-                        "-T", threads_b, NULL};
+  const char *args[] = {"-s",   "-H", "127.0.0.1", "-p",
+                        port_s, "-T", threads_b,   NULL};
   const char *lines[] = {want, NULL};
 
   (void)uv_os_unsetenv(SPREAD_ENV);
@@ -610,6 +611,54 @@ static void test_port_taken_2_then_2(void **state) {
 static void test_port_taken_2_then_1(void **state) {
   (void)state;
   port_taken(2, 1);
+}
+
+/* ---- --stats ---------------------------------------------------------------
+ */
+
+/* The first total line with all 8 sessions open, once both loops' lines
+ * of that interval follow it. */
+static const char *stats_with_8(const char *log) {
+  const char *total = strstr(log, " stats: 8 sessions open, ");
+  const char *one = total ? strstr(total, "loop 1: stats: ") : NULL;
+  return one && strstr(one, "loop 2: stats: ") &&
+                 strchr(strstr(one, "loop 2: stats: "), '\n')
+             ? total
+             : NULL;
+}
+
+static int stats_with_8_seen(proc_t *p, const void *unused) {
+  (void)unused;
+  return stats_with_8(p->err) != NULL || is_finished(p, NULL);
+}
+
+/* --stats with 2 loops: one total line an interval, and with --verbose a
+ * line per loop after it; the total's "accepted" is the sum of the
+ * loops'. */
+static void test_stats_total_and_per_loop(void **state) {
+  proc_t *srv = new_server(0);
+  const char *extra[] = {"-q",  "--threads", "2", "--stats",
+                         "0.2", "--verbose", NULL};
+  const char *line;
+  unsigned long total = 0, one = 0, two = 0;
+  (void)state;
+
+  (void)uv_os_unsetenv(SPREAD_ENV);
+  load_connect(load_new(start_server(srv, "127.0.0.1", extra), 8, 200), 8);
+  if (!run_until(stats_with_8_seen, srv, NULL, PROC_TIMEOUT_MS) ||
+      (line = stats_with_8(srv->err)) == NULL)
+    fail_msg("no stats line with 8 sessions and both loops':\n%s", srv->err);
+  assert_int_equal(
+      sscanf(line, " stats: 8 sessions open, %lu accepted", &total), 1);
+  line = strstr(line, "loop 1: stats: ");
+  assert_int_equal(
+      sscanf(line, "loop 1: stats: %*u sessions open, %lu accepted", &one), 1);
+  line = strstr(line, "loop 2: stats: ");
+  assert_int_equal(
+      sscanf(line, "loop 2: stats: %*u sessions open, %lu accepted", &two), 1);
+  assert_int_equal(total, 8);
+  assert_int_equal(one + two, total);
+  load_free();
 }
 
 /* ---- The variants ------------------------------------------------------- */
@@ -656,6 +705,7 @@ int main(int argc, char **argv) {
       THREADS_TEST(test_port_taken_1_then_2),
       THREADS_TEST(test_port_taken_2_then_2),
       THREADS_TEST(test_port_taken_2_then_1),
+      THREADS_TEST(test_stats_total_and_per_loop),
       THREADS_TESTS(echo_400),
       THREADS_TEST(test_max_conns_4),
       THREADS_TEST(test_max_conns_4_shared),
