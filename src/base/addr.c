@@ -1,6 +1,7 @@
 #include "base/addr.h"
 
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 int addr_format(const struct sockaddr *sa, char *buf, size_t size) {
@@ -36,12 +37,19 @@ int addr_format(const struct sockaddr *sa, char *buf, size_t size) {
   return UV_EAFNOSUPPORT;
 }
 
+/* The port is read where it lies, not through a sockaddr_in6 pointer to
+ * what may be a smaller sockaddr_in (gcc -O3 rightly warns of that). */
 int addr_port(const struct sockaddr *sa) {
+  uint16_t port;
   if (sa->sa_family == AF_INET)
-    return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-  if (sa->sa_family == AF_INET6)
-    return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-  return -1;
+    memcpy(&port, (const char *)sa + offsetof(struct sockaddr_in, sin_port),
+           sizeof(port));
+  else if (sa->sa_family == AF_INET6)
+    memcpy(&port, (const char *)sa + offsetof(struct sockaddr_in6, sin6_port),
+           sizeof(port));
+  else
+    return -1;
+  return ntohs(port);
 }
 
 void addr_format_tcp(const uv_tcp_t *tcp, int peer, char *buf, size_t size) {

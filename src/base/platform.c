@@ -1,4 +1,7 @@
-#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+/* The BSDs hide their own names (SO_REUSEPORT_LB) under _POSIX_C_SOURCE
+ * and show POSIX's without it. */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE) && !defined(__FreeBSD__) &&  \
+    !defined(__DragonFly__)
 #define _POSIX_C_SOURCE 200809L
 #endif
 #if defined(__linux__) && !defined(_DEFAULT_SOURCE)
