@@ -269,16 +269,21 @@ static void test_v1_bad_address(void **state) {
       "PROXY TCP6 2001:db8::g ::1 1 2\r\n",
       "PROXY TCP6 [::1] ::1 1 2\r\n",
       "PROXY TCP6 1:2:3:4:5:6:7:8:9 ::1 1 2\r\n",
-      "PROXY TCP4 1111111111111111111111111111111111111111111111111111111111111"
-      "11111 5.6.7.8 1 2\r\n",
   };
   /* A NUL inside an address must not end it early. */
   static const char nul[] = "PROXY TCP4 1.2.3.4\0009 5.6.7.8 1 2\r\n";
+  char line[PROXY_HEADER_V1_MAX + 1], digits[81];
   size_t i;
   (void)state;
   for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
     expect_error_v1(lines[i], "bad address");
   expect_error(nul, sizeof(nul) - 1, sizeof(nul) - 1, "bad address");
+  /* Longer than any address, yet the line within its limit. */
+  memset(digits, '1', sizeof(digits) - 1);
+  digits[sizeof(digits) - 1] = '\0';
+  snprintf(line, sizeof(line), "PROXY TCP6 %s ::1 1 2\r\n", digits);
+  assert_int_equal(strlen(line), 101);
+  expect_error_v1(line, "bad address");
 }
 
 static void test_v1_bad_port(void **state) {
