@@ -30,7 +30,7 @@ typedef enum {
 } proxy_header_status_t;
 
 typedef struct proxy_header_s {
-  int version; /* 1 or 2, once known */
+  int version; /* on DONE: 1 or 2 */
   /* AF_INET or AF_INET6 when the header carries the client's addresses;
    * AF_UNSPEC when it carries none (v1 UNKNOWN, v2 LOCAL or an unspecified
    * or unsupported family): the caller uses the real peer's. */
