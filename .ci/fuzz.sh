@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the two pure parsers with libFuzzer: options_parse (argument
-# vectors) and log_escape (arbitrary bytes), each built with clang and
+# Fuzzes the pure parsers with libFuzzer: options_parse (argument
+# vectors), log_escape (arbitrary bytes) and proxy_header_parse (a
+# connection's first bytes), each built with clang and
 # ASan + UBSan, each run for a bounded time from a small seed corpus made
 # here. Any crash, sanitizer report, leak, timeout or broken invariant
 # fails, and the input that did it is printed.
@@ -27,7 +28,8 @@ cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DTCPECHO_FUZZ=ON \
   -DTCPECHO_BUILD_TESTS=OFF -DTCPECHO_WERROR=ON >/dev/null ||
   die "configuring $build failed"
 cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" \
-  --target fuzz_options fuzz_log >/dev/null || die "building the targets failed"
+  --target fuzz_options fuzz_log fuzz_proxy_header >/dev/null ||
+  die "building the targets failed"
 bin="$PWD/$build/test/fuzz"
 
 step "seed corpus"
@@ -70,6 +72,28 @@ printf 'tab\there\\ \r\n\0\001\177\200\377' >"$sl/escapes"
 head -c 64 /dev/zero >"$sl/zeros64"
 head -c 65 /dev/zero | tr '\0' 'a' >"$sl/a65"
 head -c 300 /dev/zero | tr '\0' '\377' >"$sl/ff300"
+# proxy_header: PROXY protocol headers, v1 lines and v2 blocks, with data
+# after them, and a few bad ones.
+sp="$work/seed_proxy"
+mkdir -p "$sp"
+# A v2 header: the signature, then the rest as printf's %b escapes.
+v2() { printf '\r\n\r\n\0\r\nQUIT\n%b' "$1"; }
+printf 'PROXY TCP4 203.0.113.7 127.0.0.1 56324 8000\r\nHi' >"$sp/v1_tcp4"
+printf 'PROXY TCP6 2001:db8::7 ::1 65535 0\r\n' >"$sp/v1_tcp6"
+printf 'PROXY UNKNOWN\r\n' >"$sp/v1_unknown"
+printf 'PROXY TCP4 01.2.3.4 5.6.7.8 080 2\r\n' >"$sp/v1_bad"
+v2 '\x21\x11\x00\x0c\xcb\x00\x71\x07\x7f\x00\x00\x01\xdc\x04\x1f\x40Hi' \
+  >"$sp/v2_tcp4"
+{
+  v2 '\x21\x21\x00\x24\x20\x01\x0d\xb8'
+  head -c 27 /dev/zero
+  printf '\x01\x01\xbb\xff\xff'
+} >"$sp/v2_tcp6"
+v2 '\x20\x00\x00\x00' >"$sp/v2_local"
+v2 '\x21\x11\x00\x17\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02' \
+  >"$sp/v2_tlv"
+printf '\x04\x00\x03abc\x01\x00\x02h2' >>"$sp/v2_tlv"
+v2 '\x21\x11\x0f\xf1' >"$sp/v2_too_long"
 
 failed=()
 run() { # NAME SEEDS
@@ -94,6 +118,7 @@ run() { # NAME SEEDS
 }
 run fuzz_options "$so"
 run fuzz_log "$sl"
+run fuzz_proxy_header "$sp"
 
 step "done"
 [ ${#failed[@]} -eq 0 ] || die "failures in: ${failed[*]}"
