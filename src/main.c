@@ -54,6 +54,8 @@ static int run_server(const options_t *opts) {
   config.server.max_conns = opts->max_conns;
   config.server.idle_timeout_ms = opts->idle_timeout_ms;
   config.server.stats_ms = opts->stats_ms;
+  config.server.proxy_protocol = opts->proxy_protocol;
+  config.server.proxy_timeout_ms = opts->proxy_timeout_ms;
   config.threads = threads_wanted(opts);
   config.drain_timeout_ms = opts->drain_timeout_ms;
   config.verbose = opts->verbose;

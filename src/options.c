@@ -66,6 +66,10 @@ static const opt_spec_t opt_table[] = {
      OPTIONS_MAX_SECONDS, 0},
     {"stats", 0, KIND_SECONDS, MODE_SERVER, FIELD(stats_ms), 0,
      OPTIONS_MAX_SECONDS, 0},
+    {"proxy-protocol", 0, KIND_FLAG, MODE_SERVER, FIELD(proxy_protocol), 0, 0,
+     0},
+    {"proxy-timeout", 0, KIND_SECONDS, MODE_SERVER, FIELD(proxy_timeout_ms), 1,
+     24 * 86400, 0}, /* like --idle-timeout: stamps are 32-bit ms */
     {"connections", 'C', KIND_UINT, MODE_BENCH, FIELD(connections), 1, 1000000,
      0},
     {"pipeline", 'P', KIND_UINT, MODE_BENCH, FIELD(pipeline), 1, 65536, 0},
@@ -87,6 +91,7 @@ static const char usage_text[] =
     "Usage: tcpecho --server [--host ADDR] [--port N] [--quiet] [--verbose]\n"
     "                        [--max-conns N] [--idle-timeout S]\n"
     "                        [--drain-timeout S] [--stats S]\n"
+    "                        [--proxy-protocol] [--proxy-timeout S]\n"
     "                        [--threads N|auto]\n"
     "       tcpecho --client [--host ADDR] [--port N] [--message TEXT]\n"
     "                        [--close-after S] [--quiet] [--verbose]\n"
@@ -134,6 +139,11 @@ static const char usage_text[] =
     "      --drain-timeout S      on SIGINT/SIGTERM/SIGHUP, let echoes flush\n"
     "                             this long (default: 5)\n"
     "      --stats S              log a summary line every S seconds\n"
+    "      --proxy-protocol       every connection starts with a PROXY\n"
+    "                             protocol header (v1 or v2): log its\n"
+    "                             client, echo only what follows it\n"
+    "      --proxy-timeout S      close connections without a whole\n"
+    "                             header after this long (default: 5)\n"
     "\n"
     "Client:\n"
     "  -m, --message TEXT         message to send (default: \"Hi, "
@@ -449,6 +459,7 @@ static void set_defaults(options_t *o) {
   o->timeout_ms = 5000;
   o->connect_timeout_ms = 10000;
   o->drain_timeout_ms = 5000;
+  o->proxy_timeout_ms = 5000;
   o->connections = 1;
   o->pipeline = 1;
   o->duration_ms = 10000;

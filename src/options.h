@@ -52,6 +52,8 @@ typedef struct options_s {
   unsigned long long idle_timeout_ms;
   unsigned long long drain_timeout_ms;
   unsigned long long stats_ms;
+  int proxy_protocol; /* connections start with a PROXY protocol header */
+  unsigned long long proxy_timeout_ms; /* for that header */
 
   /* server and bench: event loops, one thread each; 0: "auto" */
   unsigned long long threads;

@@ -428,6 +428,8 @@ static void test_usage_errors(void **state) {
       {"--client", "--close-after", "soon", NULL},
       {"--server", "--message", "x", NULL},
       {"--client", "stray", NULL},
+      {"--client", "--proxy-protocol", NULL},
+      {"--client", "--proxy-timeout", "1", NULL},
   };
   proc_t *p = malloc(sizeof(*p));
   size_t i;

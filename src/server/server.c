@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/platform.h"
 #include "base/stream_write.h"
+#include "server/proxy_header.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,15 @@ typedef struct session_s {
   uint32_t write_pending; /* bytes handed to uv_write, not yet written */
   uint32_t last_active;   /* uv_now() in ms, wrapping; for --idle-timeout */
   unsigned reading_paused : 1;
-  unsigned eof : 1;      /* the peer sent FIN */
-  unsigned shutdown : 1; /* our FIN is on its way */
-  unsigned draining : 1; /* server_drain: no more echoes */
-  unsigned counted : 1;  /* taken from config.limit, given back at close */
+  unsigned eof : 1;        /* the peer sent FIN */
+  unsigned shutdown : 1;   /* our FIN is on its way */
+  unsigned draining : 1;   /* server_drain: no more echoes */
+  unsigned counted : 1;    /* taken from config.limit, given back at close */
+  unsigned proxy_wait : 1; /* --proxy-protocol: the header is not read yet */
+  uint16_t proxy_len;      /* bytes in proxy_buf */
+  /* The first bytes while they are not yet a whole header; allocated only
+   * when a header comes split over reads, freed once it is whole. */
+  char *proxy_buf;
 } session_t;
 
 /* A connection over --max-conns: accepted only to be closed. */
@@ -40,6 +46,9 @@ void server_init(server_t *server, uv_loop_t *loop,
   memset(server, 0, offsetof(server_t, read_buf));
   server->loop = loop;
   server->config = *config;
+  if (config->proxy_protocol && config->proxy_timeout_ms == 0)
+    server->config.proxy_timeout_ms = 5000;
+  server->stats.proxy_protocol = config->proxy_protocol;
 }
 
 static void log_error(const char *what, int err) {
@@ -149,6 +158,14 @@ int server_socket(const server_t *server, uv_os_sock_t *sock) {
 
 static void on_idle_tick(uv_timer_t *timer);
 static void on_stats_tick(uv_timer_t *timer);
+static void on_proxy_tick(uv_timer_t *timer);
+
+/* How often to sweep for a deadline: so that a session outlives it by at
+ * most a quarter of it (and never by more than a second). */
+static uint64_t sweep_every(uint64_t timeout_ms) {
+  uint64_t every = timeout_ms / 4;
+  return every < 10 ? 10 : every > 1000 ? 1000 : every;
+}
 
 static void start_timer(server_t *server, uv_timer_t *timer, uv_timer_cb cb,
                         uint64_t every_ms) {
@@ -173,15 +190,13 @@ int server_listen(server_t *server) {
   if (log_batch_start(&server->log_batch, server->loop))
     server->timers_open++;
 
-  if (server->config.idle_timeout_ms > 0) {
-    /* Sweep often enough that a session outlives its timeout by at most a
-     * quarter of it (and never by more than a second). */
-    uint64_t every = server->config.idle_timeout_ms / 4;
+  if (server->config.idle_timeout_ms > 0)
     start_timer(server, &server->idle_timer, on_idle_tick,
-                every < 10     ? 10
-                : every > 1000 ? 1000
-                               : every);
-  }
+                sweep_every(server->config.idle_timeout_ms));
+  /* One sweep for the header deadlines of all sessions, not a timer each. */
+  if (server->config.proxy_protocol)
+    start_timer(server, &server->proxy_timer, on_proxy_tick,
+                sweep_every(server->config.proxy_timeout_ms));
   if (server->config.stats_ms > 0)
     start_timer(server, &server->stats_timer, on_stats_tick,
                 server->config.stats_ms);
@@ -232,6 +247,7 @@ static void on_session_closed(uv_handle_t *handle) {
   server->stats.sessions_open--;
   if (s->counted)
     conn_limit_give(server->config.limit);
+  free(s->proxy_buf);
   free(s);
   stop_if_all_closed(server);
 }
@@ -359,11 +375,15 @@ static void release_read_buf(server_t *server, const uv_buf_t *buf) {
     free(buf->base);
 }
 
+static void session_proxy_read(session_t *s, ssize_t nread, const char *data);
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   session_t *s = container_of(stream, session_t, tcp);
   server_t *server = stream->data;
 
-  if (nread > 0) {
+  if (s->proxy_wait) {
+    session_proxy_read(s, nread, buf->base);
+  } else if (nread > 0) {
     if (!server->config.quiet)
       log_data("reading data from client", buf->base, (size_t)nread);
     server->stats.bytes_in += (uint64_t)nread;
@@ -486,11 +506,135 @@ static void session_start(server_t *server, session_t *s) {
   session_touch(s);
   /* Echoes are replies: send each at once rather than wait on Nagle. */
   (void)uv_tcp_nodelay(&s->tcp, 1); /* if it fails, echoes only wait */
+  if (server->config.proxy_protocol) {
+    s->proxy_wait = 1; /* logged once the header says whose it is */
+    return;
+  }
   /* -qq: the peer's address (a system call) only when it is logged. */
   if (server->config.quiet >= 2)
     return;
   addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
   log_line("TCP session open from %s", peer);
+}
+
+/* --proxy-protocol: the session's line names the client the header carries
+ * and the proxy it came through; without an address in it (LOCAL, UNKNOWN)
+ * the line is the usual one. */
+static void log_proxied_open(server_t *server, session_t *s,
+                             const proxy_header_t *h) {
+  char peer[ADDR_STR_SIZE];
+  char src[ADDR_STR_SIZE];
+
+  if (server->config.quiet >= 2)
+    return;
+  addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
+  if (h->family != AF_UNSPEC &&
+      addr_format((const struct sockaddr *)&h->src, src, sizeof(src)) == 0)
+    log_line("TCP session open from %s via %s", src, peer);
+  else
+    log_line("TCP session open from %s", peer);
+}
+
+typedef enum { PROXY_BAD, PROXY_LATE, PROXY_EOF } proxy_failure_t;
+
+/* A connection without a valid header in time: closed unechoed, counted,
+ * and logged at most once a second. reason: the parser's, for PROXY_BAD. */
+static void proxy_reject(session_t *s, proxy_failure_t why,
+                         const char *reason) {
+  server_t *server = s->tcp.data;
+  char peer[ADDR_STR_SIZE];
+  unsigned long long so_far;
+
+  server->stats.proxy_header_errors++;
+  so_far = (unsigned long long)server->stats.proxy_header_errors;
+  if (log_due(server, &server->last_proxy_error_log_ms)) {
+    addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
+    if (why == PROXY_BAD)
+      log_line("closing TCP session from %s: bad PROXY header (%s; %llu so "
+               "far)",
+               peer, reason, so_far);
+    else if (why == PROXY_EOF)
+      log_line("closing TCP session from %s: EOF before a whole PROXY header "
+               "(%llu so far)",
+               peer, so_far);
+    else
+      log_line("closing TCP session from %s: no PROXY header within %g s "
+               "(%llu so far)",
+               peer, (double)server->config.proxy_timeout_ms / 1000.0, so_far);
+  }
+  session_close(s);
+}
+
+/* Data after the header: logged and echoed like any other. */
+static void session_data(session_t *s, const char *data, size_t len) {
+  server_t *server = s->tcp.data;
+  if (len == 0 || uv_is_closing((uv_handle_t *)&s->tcp))
+    return;
+  if (!server->config.quiet)
+    log_data("reading data from client", data, len);
+  session_echo(s, data, len);
+}
+
+/* The connection's first bytes until the header is whole. The parser takes
+ * all of them each time; most headers arrive in one read and need no copy.
+ * PROXY_HEADER_MAX bytes always decide, so the copy never grows past it. */
+static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
+  server_t *server = s->tcp.data;
+  proxy_header_t h;
+  proxy_header_status_t st;
+  size_t len = nread > 0 ? (size_t)nread : 0;
+  size_t taken = len; /* of data, in the header or before it in proxy_buf */
+
+  if (nread == UV_EOF) {
+    proxy_reject(s, PROXY_EOF, NULL);
+    return;
+  }
+  if (nread < 0) {
+    session_fail(s, "Error reading TCP session", (int)nread);
+    return;
+  }
+  if (len == 0)
+    return;
+  server->stats.bytes_in += (uint64_t)len;
+  if (s->proxy_buf == NULL) {
+    st = proxy_header_parse(data, len, &h);
+  } else {
+    size_t room = PROXY_HEADER_MAX - s->proxy_len;
+    taken = len < room ? len : room;
+    memcpy(s->proxy_buf + s->proxy_len, data, taken);
+    s->proxy_len = (uint16_t)(s->proxy_len + taken);
+    st = proxy_header_parse(s->proxy_buf, s->proxy_len, &h);
+  }
+  if (st == PROXY_HEADER_NEED_MORE) {
+    if (s->proxy_buf == NULL) {
+      s->proxy_buf = malloc(PROXY_HEADER_MAX);
+      if (s->proxy_buf == NULL) {
+        session_fail(s, "Error reading TCP session", UV_ENOMEM);
+        return;
+      }
+      memcpy(s->proxy_buf, data, len); /* len < PROXY_HEADER_MAX here */
+      s->proxy_len = (uint16_t)len;
+    }
+    return;
+  }
+  if (st == PROXY_HEADER_ERROR) {
+    proxy_reject(s, PROXY_BAD, h.error);
+    return;
+  }
+  s->proxy_wait = 0;
+  log_proxied_open(server, s, &h);
+  session_touch(s);
+  /* What followed the header: in the copy, then the rest of this read
+   * (queued writes are copies, so the buffer can go right after). */
+  if (s->proxy_buf != NULL) {
+    session_data(s, s->proxy_buf + h.consumed, s->proxy_len - h.consumed);
+    free(s->proxy_buf);
+    s->proxy_buf = NULL;
+    s->proxy_len = 0;
+    session_data(s, data + taken, len - taken);
+  } else {
+    session_data(s, data + h.consumed, len - h.consumed);
+  }
 }
 
 /* A session handle, not yet with a socket; NULL if out of memory. */
@@ -603,6 +747,25 @@ static void on_idle_tick(uv_timer_t *timer) {
   uv_walk(server->loop, close_idle, server);
 }
 
+static void close_late_header(uv_handle_t *handle, void *arg) {
+  server_t *server = arg;
+  session_t *s;
+
+  if (!is_session(server, handle) || uv_is_closing(handle))
+    return;
+  s = container_of(handle, session_t, tcp);
+  /* last_active is the accept's time until the header is read. */
+  if (s->proxy_wait && !s->draining &&
+      (uint32_t)uv_now(server->loop) - s->last_active >=
+          server->config.proxy_timeout_ms)
+    proxy_reject(s, PROXY_LATE, NULL);
+}
+
+static void on_proxy_tick(uv_timer_t *timer) {
+  server_t *server = container_of(timer, server_t, proxy_timer);
+  uv_walk(server->loop, close_late_header, server);
+}
+
 static void on_stats_tick(uv_timer_t *timer) {
   server_t *server = container_of(timer, server_t, stats_timer);
   if (server->config.stats_cb != NULL) {
@@ -659,6 +822,8 @@ static void stop_accepting(server_t *server, server_closed_cb cb) {
     close_timer(server, &server->idle_timer);
   if (server->listening && server->config.stats_ms > 0)
     close_timer(server, &server->stats_timer);
+  if (server->listening && server->config.proxy_protocol)
+    close_timer(server, &server->proxy_timer);
 }
 
 static void close_session(uv_handle_t *handle, void *arg) {

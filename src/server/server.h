@@ -45,6 +45,11 @@ typedef struct server_config_s {
    * pending at a time (Windows posts them ahead, 32 by default), so that
    * the loops take turns rather than batches. */
   int shares_listener;
+  /* Each connection starts with a PROXY protocol header (v1 or v2), read
+   * within proxy_timeout_ms (0: 5 s): sessions are logged with the client
+   * it names and echo only what follows it. */
+  int proxy_protocol;
+  uint64_t proxy_timeout_ms; /* at most 2^31 - 1 */
 } server_config_t;
 
 /* Callers read loop and data; the rest is the server's own (read the
@@ -58,6 +63,7 @@ struct server_s {
   uv_timer_t idle_timer;
   uv_timer_t stats_timer;
   uv_timer_t drain_timer;
+  uv_timer_t proxy_timer; /* sweeps sessions still waiting for a header */
   int listener_open;
   int listening;   /* server_listen succeeded: the timers run */
   int bound;       /* listener has an address: server_bind* or _open */
@@ -72,6 +78,7 @@ struct server_s {
   uint64_t last_reject_log_ms;
   uint64_t last_drop_log_ms;
   uint64_t last_accept_error_log_ms;
+  uint64_t last_proxy_error_log_ms;
   log_batch_t log_batch; /* the lines of one loop turn in one write */
   int read_buf_busy;
   char read_buf[SERVER_READ_BUF_SIZE];

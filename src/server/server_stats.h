@@ -14,17 +14,22 @@ typedef struct server_stats_s {
   uint64_t sessions_idle_closed;
   uint64_t bytes_in;
   uint64_t bytes_out;
-  uint64_t errors; /* read, write and accept errors, not EOF */
+  uint64_t errors;              /* read, write and accept errors, not EOF */
+  uint64_t proxy_header_errors; /* bad, incomplete or late PROXY headers */
   size_t sessions_open;
   size_t peak_sessions;
   size_t peak_write_pending; /* largest queue of one session, in bytes */
+  /* Not a count: --proxy-protocol is on, so the lines report
+   * proxy_header_errors (without it they stay as they always were). */
+  int proxy_protocol;
 } server_stats_t;
 
 /* Adds one's counts to sum; the peaks become the larger of the two (the
  * peak of a sum is not the sum of peaks: the caller knows it better). */
 void server_stats_add(server_stats_t *sum, const server_stats_t *one);
 
-/* "PREFIXstats: N sessions open, ..., in X MB/s, out Y MB/s, ...", the rates
+/* "PREFIXstats: N sessions open, ..., in X MB/s, out Y MB/s, ...[, N proxy
+ * header errors]", the rates
  * over the interval_ms since then. */
 void server_stats_log(const char *prefix, const server_stats_t *now,
                       const server_stats_t *then, uint64_t interval_ms);
