@@ -167,16 +167,20 @@ static void echo_through(int port, const char *header, size_t header_len,
     memcpy(all + header_len, data, data_len);
     raw_send(r, all, header_len + data_len);
   } else {
-    /* The header cut after its first 5 bytes, in its middle, and the data
-     * in a write of its own: the server must keep what came so far. */
+    /* The header cut after its first 5 bytes and in its middle, its end
+     * sent with the data's first 2 bytes, the rest of the data on its own:
+     * the server must keep what came so far and echo what follows the
+     * header in the read that completes it. */
     size_t mid = header_len / 2 + 3;
     raw_send(r, header, 5);
     pause_ms(30);
     raw_send(r, header + 5, mid - 5);
     pause_ms(30);
-    raw_send(r, header + mid, header_len - mid);
+    memcpy(all, header + mid, header_len - mid);
+    memcpy(all + header_len - mid, data, 2);
+    raw_send(r, all, header_len - mid + 2);
     pause_ms(30);
-    raw_send(r, data, data_len);
+    raw_send(r, data + 2, data_len - 2);
   }
   raw_half_close(r);
   raw_finish(r, 10000);
