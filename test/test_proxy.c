@@ -152,26 +152,27 @@ static size_t v2_local(char *out) {
 
 static const char v1_tcp4[] = "PROXY TCP4 203.0.113.7 10.0.0.1 56324 8000\r\n";
 
-/* Sends header and data over one connection, in one write or split in
- * `cuts` more places (header in pieces, then the data on its own), and
- * checks that exactly data comes back before the server's FIN. */
-static void echo_through(int port, const char *header, size_t header_len,
-                         const char *data, int split) {
-  char all[256];
-  size_t data_len = strlen(data);
+/* Sends header and data over one connection and checks that exactly data
+ * comes back before the server's FIN. The writes, by split:
+ * 0: header and data in one;
+ * 1: the header cut after its first 5 bytes and in its middle, its end
+ *    sent with the data's first 2 bytes, the rest of the data on its own
+ *    (the server keeps what came so far, and echoes what follows the
+ *    header in the read that completes it);
+ * 2: the header's first 5 bytes, then its rest with all the data (more
+ *    than the server's header buffer holds). */
+static void echo_data_through(int port, const char *header, size_t header_len,
+                              const char *data, size_t data_len, int split) {
+  char *all = malloc(header_len + data_len);
   raw_t *r = malloc(sizeof(*r));
+  size_t mid = header_len / 2 + 3;
 
   raw_connect(r, port);
-  if (!split) {
+  if (split == 0) {
     memcpy(all, header, header_len);
     memcpy(all + header_len, data, data_len);
     raw_send(r, all, header_len + data_len);
-  } else {
-    /* The header cut after its first 5 bytes and in its middle, its end
-     * sent with the data's first 2 bytes, the rest of the data on its own:
-     * the server must keep what came so far and echo what follows the
-     * header in the read that completes it. */
-    size_t mid = header_len / 2 + 3;
+  } else if (split == 1) {
     raw_send(r, header, 5);
     pause_ms(30);
     raw_send(r, header + 5, mid - 5);
@@ -181,15 +182,27 @@ static void echo_through(int port, const char *header, size_t header_len,
     raw_send(r, all, header_len - mid + 2);
     pause_ms(30);
     raw_send(r, data + 2, data_len - 2);
+  } else {
+    raw_send(r, header, 5);
+    pause_ms(30);
+    memcpy(all, header + 5, header_len - 5);
+    memcpy(all + header_len - 5, data, data_len);
+    raw_send(r, all, header_len - 5 + data_len);
   }
   raw_half_close(r);
   raw_finish(r, 10000);
   if (r->end_status != UV_EOF)
     fail_msg("ended with %s, not EOF", err_name(r->end_status));
   if (r->got_len != data_len || memcmp(r->got, data, data_len) != 0)
-    fail_msg("echoed %zu bytes '%.*s', want '%s'", r->got_len, (int)r->got_len,
-             r->got, data);
+    fail_msg("echoed %zu bytes, want %zu: '%.*s'", r->got_len, data_len,
+             (int)(r->got_len < 64 ? r->got_len : 64), r->got);
   free(r);
+  free(all);
+}
+
+static void echo_through(int port, const char *header, size_t header_len,
+                         const char *data, int split) {
+  echo_data_through(port, header, header_len, data, strlen(data), split);
 }
 
 /* Finishes the server and checks its summary's proxy part. */
@@ -210,7 +223,7 @@ static void expect_summary(proc_t *srv, unsigned long long served,
 
 static void test_headers_then_data(void **state) {
   proc_t *srv = new_server(0);
-  char v2[64], local[64], want[96];
+  char v2[64], local[64], want[96], big[6000];
   size_t v2_len = v2_tcp4(v2), local_len = v2_local(local);
   int port = start_quiet_server(srv, "--proxy-protocol", NULL);
   raw_t *r;
@@ -227,8 +240,14 @@ static void test_headers_then_data(void **state) {
               "TCP session open from 198.51.100.9:4242 via 127.0.0.1:", NULL,
               5000);
   }
+  /* More data with the header's end than the header's buffer has room
+   * for: the rest is echoed from the read itself. */
+  memset(big, 'b', sizeof(big));
+  echo_data_through(port, v2, v2_len, big, sizeof(big), 2);
   assert_int_equal(count_of(srv->err, "from 203.0.113.7:56324 via"), 2);
-  assert_int_equal(count_of(srv->err, "from 198.51.100.9:4242 via"), 2);
+  wait_line(srv, "TCP session open from 198.51.100.9:4242 via 127.0.0.1:", NULL,
+            5000);
+  assert_int_equal(count_of(srv->err, "from 198.51.100.9:4242 via"), 3);
 
   /* LOCAL: the connection's own peer, in the usual line. */
   r = malloc(sizeof(*r));
@@ -243,7 +262,7 @@ static void test_headers_then_data(void **state) {
   assert_memory_equal(r->got, "ok", 2);
   free(r);
   wait_line(srv, want, NULL, 5000);
-  expect_summary(srv, 5, 4 * 8 + 2, ", 0 proxy header errors\n");
+  expect_summary(srv, 6, 4 * 8 + sizeof(big) + 2, ", 0 proxy header errors\n");
 }
 
 /* Bad and late headers: closed with nothing echoed, counted, logged at
