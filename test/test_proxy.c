@@ -194,8 +194,9 @@ static void echo_data_through(int port, const char *header, size_t header_len,
   if (r->end_status != UV_EOF)
     fail_msg("ended with %s, not EOF", err_name(r->end_status));
   if (r->got_len != data_len || memcmp(r->got, data, data_len) != 0)
-    fail_msg("echoed %zu bytes, want %zu: '%.*s'", r->got_len, data_len,
-             (int)(r->got_len < 64 ? r->got_len : 64), r->got);
+    fail_msg("echoed %lu bytes, want %lu: '%.*s'", (unsigned long)r->got_len,
+             (unsigned long)data_len, (int)(r->got_len < 64 ? r->got_len : 64),
+             r->got);
   free(r);
   free(all);
 }
