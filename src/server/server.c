@@ -612,8 +612,11 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
         session_fail(s, "Error reading TCP session", UV_ENOMEM);
         return;
       }
-      memcpy(s->proxy_buf, data, len); /* len < PROXY_HEADER_MAX here */
-      s->proxy_len = (uint16_t)len;
+      /* Under PROXY_HEADER_MAX, as the parser decides on that many; the
+       * cap only keeps a parser bug from writing past the buffer. */
+      taken = len < PROXY_HEADER_MAX ? len : PROXY_HEADER_MAX;
+      memcpy(s->proxy_buf, data, taken);
+      s->proxy_len = (uint16_t)taken;
     }
     return;
   }
