@@ -13,20 +13,27 @@
 /* Kept small: 10,000 idle sessions must cost little more than their libuv
  * handles. The server is the handle's data; the list of sessions is the
  * loop's own (uv_walk), so there are no links here. */
+/* The first bytes of a session while they are not yet a whole PROXY
+ * header: allocated only when a header comes split over reads. */
+typedef struct proxy_pending_s {
+  size_t len;
+  char bytes[PROXY_HEADER_MAX];
+} proxy_pending_t;
+
 typedef struct session_s {
-  uv_tcp_t tcp;           /* tcp.data is the server */
-  uint32_t write_pending; /* bytes handed to uv_write, not yet written */
-  uint32_t last_active;   /* uv_now() in ms, wrapping; for --idle-timeout */
+  uv_tcp_t tcp;         /* tcp.data is the server */
+  uint32_t last_active; /* uv_now() in ms, wrapping; for --idle-timeout */
+  /* Bytes handed to uv_write, not yet written: reading pauses at
+   * SERVER_HIGH_WATER, so at most that and one read, under 2^22. 22 bits
+   * keep the session in its 272-byte allocation class. */
+  unsigned write_pending : 22;
   unsigned reading_paused : 1;
   unsigned eof : 1;        /* the peer sent FIN */
   unsigned shutdown : 1;   /* our FIN is on its way */
   unsigned draining : 1;   /* server_drain: no more echoes */
   unsigned counted : 1;    /* taken from config.limit, given back at close */
   unsigned proxy_wait : 1; /* --proxy-protocol: the header is not read yet */
-  uint16_t proxy_len;      /* bytes in proxy_buf */
-  /* The first bytes while they are not yet a whole header; allocated only
-   * when a header comes split over reads, freed once it is whole. */
-  char *proxy_buf;
+  proxy_pending_t *proxy;  /* the header so far, while it is split */
 } session_t;
 
 /* A connection over --max-conns: accepted only to be closed. */
@@ -247,7 +254,7 @@ static void on_session_closed(uv_handle_t *handle) {
   server->stats.sessions_open--;
   if (s->counted)
     conn_limit_give(server->config.limit);
-  free(s->proxy_buf);
+  free(s->proxy);
   free(s);
   stop_if_all_closed(server);
 }
@@ -583,7 +590,7 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
   proxy_header_t h;
   proxy_header_status_t st;
   size_t len = nread > 0 ? (size_t)nread : 0;
-  size_t taken = len; /* of data, in the header or before it in proxy_buf */
+  size_t taken = len; /* of data: what the copy took, if any */
 
   if (nread == UV_EOF) {
     proxy_reject(s, PROXY_EOF, NULL);
@@ -596,27 +603,27 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
   if (len == 0)
     return;
   server->stats.bytes_in += (uint64_t)len;
-  if (s->proxy_buf == NULL) {
+  if (s->proxy == NULL) {
     st = proxy_header_parse(data, len, &h);
   } else {
-    size_t room = PROXY_HEADER_MAX - s->proxy_len;
+    size_t room = PROXY_HEADER_MAX - s->proxy->len;
     taken = len < room ? len : room;
-    memcpy(s->proxy_buf + s->proxy_len, data, taken);
-    s->proxy_len = (uint16_t)(s->proxy_len + taken);
-    st = proxy_header_parse(s->proxy_buf, s->proxy_len, &h);
+    memcpy(s->proxy->bytes + s->proxy->len, data, taken);
+    s->proxy->len += taken;
+    st = proxy_header_parse(s->proxy->bytes, s->proxy->len, &h);
   }
   if (st == PROXY_HEADER_NEED_MORE) {
-    if (s->proxy_buf == NULL) {
-      s->proxy_buf = malloc(PROXY_HEADER_MAX);
-      if (s->proxy_buf == NULL) {
+    if (s->proxy == NULL) {
+      s->proxy = malloc(sizeof(*s->proxy));
+      if (s->proxy == NULL) {
         session_fail(s, "Error reading TCP session", UV_ENOMEM);
         return;
       }
       /* Under PROXY_HEADER_MAX, as the parser decides on that many; the
        * cap only keeps a parser bug from writing past the buffer. */
       taken = len < PROXY_HEADER_MAX ? len : PROXY_HEADER_MAX;
-      memcpy(s->proxy_buf, data, taken);
-      s->proxy_len = (uint16_t)taken;
+      memcpy(s->proxy->bytes, data, taken);
+      s->proxy->len = taken;
     }
     return;
   }
@@ -628,12 +635,11 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
   log_proxied_open(server, s, &h);
   session_touch(s);
   /* What followed the header: in the copy, then the rest of this read
-   * (queued writes are copies, so the buffer can go right after). */
-  if (s->proxy_buf != NULL) {
-    session_data(s, s->proxy_buf + h.consumed, s->proxy_len - h.consumed);
-    free(s->proxy_buf);
-    s->proxy_buf = NULL;
-    s->proxy_len = 0;
+   * (queued writes are copies, so the copy can go right after). */
+  if (s->proxy != NULL) {
+    session_data(s, s->proxy->bytes + h.consumed, s->proxy->len - h.consumed);
+    free(s->proxy);
+    s->proxy = NULL;
     session_data(s, data + taken, len - taken);
   } else {
     session_data(s, data + h.consumed, len - h.consumed);
