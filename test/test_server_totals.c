@@ -25,18 +25,18 @@ static void test_limit_admits_up_to_max(void **state) {
   assert_true(conn_limit_take(&limit));
   assert_false(conn_limit_take(&limit));
   assert_false(conn_limit_take(&limit));
-  assert_int_equal(conn_limit_open(&limit), 3);
-  assert_int_equal(conn_limit_refused(&limit), 2);
+  assert_int_equal(conn_limit_read(&limit).open, 3);
+  assert_int_equal(conn_limit_read(&limit).refused, 2);
   conn_limit_give(&limit);
-  assert_int_equal(conn_limit_open(&limit), 2);
+  assert_int_equal(conn_limit_read(&limit).open, 2);
   assert_true(conn_limit_take(&limit)); /* a place came free */
   assert_false(conn_limit_take(&limit));
   conn_limit_give(&limit);
   conn_limit_give(&limit);
   conn_limit_give(&limit);
-  assert_int_equal(conn_limit_open(&limit), 0);
-  assert_int_equal(conn_limit_peak(&limit), 3);
-  assert_int_equal(conn_limit_refused(&limit), 3);
+  assert_int_equal(conn_limit_read(&limit).open, 0);
+  assert_int_equal(conn_limit_read(&limit).peak, 3);
+  assert_int_equal(conn_limit_read(&limit).refused, 3);
   conn_limit_destroy(&limit);
 }
 
@@ -47,9 +47,9 @@ static void test_limit_zero_is_no_limit(void **state) {
   assert_int_equal(conn_limit_init(&limit, 0), 0);
   for (i = 0; i < 1000; i++)
     assert_true(conn_limit_take(&limit));
-  assert_int_equal(conn_limit_open(&limit), 1000);
-  assert_int_equal(conn_limit_peak(&limit), 1000);
-  assert_int_equal(conn_limit_refused(&limit), 0);
+  assert_int_equal(conn_limit_read(&limit).open, 1000);
+  assert_int_equal(conn_limit_read(&limit).peak, 1000);
+  assert_int_equal(conn_limit_read(&limit).refused, 0);
   conn_limit_destroy(&limit);
 }
 
@@ -90,9 +90,10 @@ static void test_limit_holds_across_threads(void **state) {
     assert_int_equal(uv_thread_join(&threads[i]), 0);
     admitted += racers[i].admitted;
   }
-  assert_int_equal(conn_limit_open(&limit), 0);
-  assert_true(conn_limit_peak(&limit) >= 1 && conn_limit_peak(&limit) <= 2);
-  assert_int_equal(admitted + conn_limit_refused(&limit),
+  assert_int_equal(conn_limit_read(&limit).open, 0);
+  assert_true(conn_limit_read(&limit).peak >= 1 &&
+              conn_limit_read(&limit).peak <= 2);
+  assert_int_equal(admitted + conn_limit_read(&limit).refused,
                    (unsigned long)THREADS * ROUNDS);
   conn_limit_destroy(&limit);
 }

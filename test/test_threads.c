@@ -465,18 +465,7 @@ static void signal_under_load(const variant_t *v) {
     fail_msg("exit took %llu ms (every client reads its echoes, so the drain "
              "should not wait for its timeout):\n%s",
              (unsigned long long)(srv->exited_ms - t_sig), srv->err);
-  for (i = 0; i < STREAMING_CONNS; i++) {
-    const conn_t *c = &l->conns[i];
-    if (c->read_status != UV_EOF || c->bad_at != NO_ERROR_AT ||
-        c->received < 128 * KiB || c->received > c->queued ||
-        (c->write_status != 0 && c->write_status != UV_ECANCELED))
-      fail_msg("connection %u: read %s, write %s, echoed %llu of %llu "
-               "sent, first bad byte at %lld",
-               i, err_name(c->read_status), err_name(c->write_status),
-               (unsigned long long)c->received, (unsigned long long)c->queued,
-               c->bad_at == NO_ERROR_AT ? -1LL : (long long)c->bad_at);
-    got += c->received;
-  }
+  got = expect_prefix_then_eof(l, STREAMING_CONNS, 128 * KiB);
   if (!parse_summary(srv->err, &s))
     fail_msg("no summary line:\n%s", srv->err);
   print_summary(&s);

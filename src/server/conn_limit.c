@@ -1,10 +1,10 @@
 #include "server/conn_limit.h"
 
+#include <string.h>
+
 int conn_limit_init(conn_limit_t *limit, uint64_t max) {
   limit->max = max;
-  limit->open = 0;
-  limit->peak = 0;
-  limit->refused = 0;
+  memset(&limit->counts, 0, sizeof(limit->counts));
   return uv_mutex_init(&limit->lock);
 }
 
@@ -13,43 +13,28 @@ void conn_limit_destroy(conn_limit_t *limit) {
 }
 
 int conn_limit_take(conn_limit_t *limit) {
+  conn_limit_counts_t *c = &limit->counts;
   int admitted;
   uv_mutex_lock(&limit->lock);
-  admitted = limit->max == 0 || limit->open < limit->max;
+  admitted = limit->max == 0 || c->open < limit->max;
   if (!admitted)
-    limit->refused++;
-  else if (++limit->open > limit->peak)
-    limit->peak = limit->open;
+    c->refused++;
+  else if (++c->open > c->peak)
+    c->peak = c->open;
   uv_mutex_unlock(&limit->lock);
   return admitted;
 }
 
 void conn_limit_give(conn_limit_t *limit) {
   uv_mutex_lock(&limit->lock);
-  limit->open--;
+  limit->counts.open--;
   uv_mutex_unlock(&limit->lock);
 }
 
-uint64_t conn_limit_open(conn_limit_t *limit) {
-  uint64_t n;
+conn_limit_counts_t conn_limit_read(conn_limit_t *limit) {
+  conn_limit_counts_t now;
   uv_mutex_lock(&limit->lock);
-  n = limit->open;
+  now = limit->counts;
   uv_mutex_unlock(&limit->lock);
-  return n;
-}
-
-uint64_t conn_limit_peak(conn_limit_t *limit) {
-  uint64_t n;
-  uv_mutex_lock(&limit->lock);
-  n = limit->peak;
-  uv_mutex_unlock(&limit->lock);
-  return n;
-}
-
-uint64_t conn_limit_refused(conn_limit_t *limit) {
-  uint64_t n;
-  uv_mutex_lock(&limit->lock);
-  n = limit->refused;
-  uv_mutex_unlock(&limit->lock);
-  return n;
+  return now;
 }

@@ -8,13 +8,17 @@
 #include <stdint.h>
 #include <uv.h>
 
+typedef struct conn_limit_counts_s {
+  uint64_t open;    /* sessions open now */
+  uint64_t peak;    /* the most open at once so far */
+  uint64_t refused; /* times conn_limit_take said no */
+} conn_limit_counts_t;
+
 typedef struct conn_limit_s {
   /* private */
   uv_mutex_t lock;
   uint64_t max; /* 0: no limit */
-  uint64_t open;
-  uint64_t peak;
-  uint64_t refused;
+  conn_limit_counts_t counts;
 } conn_limit_t;
 
 /* max 0 means no limit. Returns 0 or a UV_* error. */
@@ -27,10 +31,7 @@ int conn_limit_take(conn_limit_t *limit);
 /* One session taken is gone. */
 void conn_limit_give(conn_limit_t *limit);
 
-/* Sessions open now, the most open at once so far, and how many times
- * conn_limit_take said no. */
-uint64_t conn_limit_open(conn_limit_t *limit);
-uint64_t conn_limit_peak(conn_limit_t *limit);
-uint64_t conn_limit_refused(conn_limit_t *limit);
+/* The counts as they are now. */
+conn_limit_counts_t conn_limit_read(conn_limit_t *limit);
 
 #endif

@@ -21,7 +21,6 @@ typedef struct runner_s runner_t;
 
 typedef struct worker_s {
   runner_t *runner;
-  unsigned index;  /* 1-based, as logged */
   uv_loop_t *loop; /* own_loop, or the runner's when there is only one */
   uv_loop_t own_loop;
   uv_thread_t thread;
@@ -199,7 +198,7 @@ static void tell_every_loop(runner_t *r, int command) {
 static void on_stop_signal(stop_signals_t *signals, int signum) {
   runner_t *r = signals->data;
   const char *name = platform_signal_name(signum);
-  unsigned long open = (unsigned long)conn_limit_open(&r->limit);
+  unsigned long open = (unsigned long)conn_limit_read(&r->limit).open;
   char secs[32];
 
   if (++r->signals_received == 1) {
@@ -273,7 +272,6 @@ static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   int err;
 
   w->runner = r;
-  w->index = index;
   w->server = malloc(sizeof(*w->server)); /* holds its read buffer */
   if (w->server == NULL)
     return UV_ENOMEM;
@@ -420,7 +418,7 @@ static void log_summary(runner_t *r) {
     server_stats_add(&total, st);
   }
   /* The process's peak, not the largest of the loops'. */
-  total.peak_sessions = (size_t)conn_limit_peak(&r->limit);
+  total.peak_sessions = (size_t)conn_limit_read(&r->limit).peak;
   server_stats_log_summary("", &total);
 }
 

@@ -456,7 +456,7 @@ static void reject(server_t *server, uv_stream_t *listener) {
     if (log_due(server, &server->last_reject_log_ms)) {
       /* So far in the whole process, when loops share the limit. */
       uint64_t so_far = server->config.limit != NULL
-                            ? conn_limit_refused(server->config.limit)
+                            ? conn_limit_read(server->config.limit).refused
                             : server->stats.sessions_rejected;
       addr_format_tcp(&r->tcp, 1, peer, sizeof(peer));
       log_line("rejecting TCP session from %s: --max-conns %llu reached "

@@ -66,6 +66,13 @@ int is_graceful_platform(const char *what);
 void expect_running(const proc_t *p);
 void report_time(uint64_t start_ms);
 
+/* After a drain: each of the first n connections of l got an exact prefix
+ * of what it sent (at least min_received bytes of it), then EOF, and no
+ * write failed but for those the close cancelled. Returns the bytes they
+ * got in all, to hold against the server's "echoed". */
+uint64_t expect_prefix_then_eof(const load_t *l, unsigned n,
+                                uint64_t min_received);
+
 #ifndef _WIN32
 /* Raises RLIMIT_NOFILE to need (restored by the teardown); 0 if it
  * cannot. */
