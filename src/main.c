@@ -1,5 +1,6 @@
 /* Wires the modules together: options, then the role they ask for. */
 #include "bench/bench.h"
+#include "bench/hgrm.h"
 #include "client/client.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -10,6 +11,7 @@
 #include "server/runner.h"
 #include "base/signals.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,13 +170,38 @@ static void log_bench_failure(const bench_result_t *r) {
              (unsigned long long)e->connect, e->connect == 1 ? "" : "s");
 }
 
+/* --hgrm's file, opened before the run so that a bad path costs nothing;
+ * NULL (logged) if it cannot be. */
+static FILE *open_hgrm(const char *path) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL)
+    log_line("bench: cannot write %s: %s", path, strerror(errno));
+  return f;
+}
+
+/* 0, or 1 (logged) if the distribution could not be written. */
+static int write_hgrm(FILE *f, const char *path, const histogram_t *h) {
+  int failed = hgrm_write(f, h, 1000.0, "microseconds") != 0;
+  if (fclose(f) != 0)
+    failed = 1;
+  if (failed)
+    log_line("bench: cannot write %s", path);
+  return failed;
+}
+
 static int run_bench(const options_t *opts) {
   bench_config_t config;
-  bench_result_t *result = malloc(sizeof(*result)); /* holds a histogram */
+  bench_result_t *result;
+  FILE *hgrm = NULL;
   int status;
 
+  if (opts->hgrm_path != NULL && (hgrm = open_hgrm(opts->hgrm_path)) == NULL)
+    return EXIT_STATUS_FAILURE;
+  result = malloc(sizeof(*result)); /* holds a histogram */
   if (result == NULL) {
     log_line("bench: out of memory");
+    if (hgrm != NULL)
+      fclose(hgrm);
     return EXIT_STATUS_FAILURE;
   }
   memset(&config, 0, sizeof(config));
@@ -192,6 +219,8 @@ static int run_bench(const options_t *opts) {
   /* The live line is for people watching a terminal, not for logs. */
   config.live = !opts->json && !opts->quiet && uv_guess_handle(2) == UV_TTY;
   if (bench_run(&config, result) != 0) {
+    if (hgrm != NULL)
+      fclose(hgrm);
     free(result);
     return EXIT_STATUS_FAILURE;
   }
@@ -202,6 +231,8 @@ static int run_bench(const options_t *opts) {
                ? EXIT_STATUS_FAILURE
                : EXIT_STATUS_OK;
   log_bench_failure(result);
+  if (hgrm != NULL && write_hgrm(hgrm, opts->hgrm_path, &result->latency))
+    status = EXIT_STATUS_FAILURE;
   free(result);
   return status;
 }

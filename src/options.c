@@ -81,6 +81,7 @@ static const opt_spec_t opt_table[] = {
     {"threads", 'T', KIND_THREADS, MODE_SERVER | MODE_BENCH, FIELD(threads), 1,
      256, 0},
     {"json", 0, KIND_FLAG, MODE_BENCH, FIELD(json), 0, 0, 0},
+    {"hgrm", 0, KIND_STRING, MODE_BENCH, FIELD(hgrm_path), 0, 0, 0},
     {"help", 'h', KIND_HELP, ANY_MODE, NO_FIELD, 0, 0, 0},
     {"version", 'V', KIND_VERSION, ANY_MODE, NO_FIELD, 0, 0, 0},
 };
@@ -105,7 +106,7 @@ static const char usage_text[] =
     "                       [--size BYTES] [--pipeline P] [--duration S]\n"
     "                       [--warmup S] [--rate MSGS_PER_S]\n"
     "                       [--threads N|auto]\n"
-    "                       [--json] [--quiet] [--verbose]\n"
+    "                       [--json] [--hgrm FILE] [--quiet] [--verbose]\n"
     "                       [--connect-timeout S]\n"
     "\n"
     "A TCP echo server, the client of the Go TCP tutorial, a ping over TCP,\n"
@@ -170,6 +171,8 @@ static const char usage_text[] =
     "      --warmup S             unmeasured time first (default: 1)\n"
     "  -r, --rate N               open loop: N messages/s in all\n"
     "      --json                 print one JSON object as the report\n"
+    "      --hgrm FILE            write the latency distribution to FILE\n"
+    "                             (HdrHistogram's text, microseconds)\n"
     "\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the version and exit\n"

@@ -65,6 +65,7 @@ typedef struct options_s {
   unsigned long long warmup_ms;
   unsigned long long rate; /* messages per second in all; 0: closed loop */
   int json;
+  const char *hgrm_path; /* write the latency distribution here */
 } options_t;
 
 typedef enum {

@@ -401,6 +401,66 @@ static void test_bench_detects_faults(void **state) {
   free(b);
 }
 
+/* The last line of the --hgrm file before its footer: the 100 % row. */
+static void read_hgrm_last_row(const char *path, double *value,
+                               unsigned long long *count) {
+  FILE *f = fopen(path, "r");
+  char line[256];
+  double v, pct;
+  unsigned long long c;
+  int rows = 0;
+
+  assert_non_null(f);
+  while (fgets(line, sizeof(line), f) != NULL) {
+    if (line[0] == '#' || sscanf(line, "%lf %lf %llu", &v, &pct, &c) != 3)
+      continue;
+    *value = v;
+    *count = c;
+    rows++;
+    if (pct == 1.0)
+      break;
+  }
+  fclose(f);
+  assert_true(rows > 1 && pct == 1.0);
+}
+
+static void test_bench_writes_hgrm(void **state) {
+  static const char path[] = "test_modes.hgrm";
+  proc_t *server = malloc(sizeof(*server)), *bench = malloc(sizeof(*bench));
+  char port_s[16];
+  const char *args[] = {"-b", "-H",     "127.0.0.1", "-p",  port_s,
+                        "-C", "2",      "-d",        "0.3", "--warmup",
+                        "0",  "--json", "--hgrm",    path,  NULL};
+  const char *bad[] = {"-b",
+                       "-H",
+                       "127.0.0.1",
+                       "-p",
+                       port_s,
+                       "--hgrm",
+                       "no-such-directory/x.hgrm",
+                       NULL};
+  unsigned long long count = 0;
+  double max = -1;
+  (void)state;
+
+  start_tcpecho(server, port_s, sizeof(port_s));
+  proc_start(bench, args);
+  wait_exit(bench, 0);
+  read_hgrm_last_row(path, &max, &count);
+  assert_true(count == json_number(bench->out, "messages"));
+  assert_true(max == json_number(bench->out, "max"));
+  remove(path);
+
+  /* A file that cannot be written fails at once, before any load. */
+  proc_start(bench, bad);
+  wait_exit(bench, 1);
+  assert_non_null(strstr(bench->err, "cannot write no-such-directory/x.hgrm"));
+  assert_string_equal(bench->out, "");
+  stop_server(server, SIGINT);
+  free(server);
+  free(bench);
+}
+
 static void test_bench_connection_refused(void **state) {
   proc_t *server = malloc(sizeof(*server)), *bench = malloc(sizeof(*bench));
   char port_s[16];
@@ -428,6 +488,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_stdin_interrupted, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_verifies_and_reports, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_detects_faults, proc_kill_all),
+      cmocka_unit_test_teardown(test_bench_writes_hgrm, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_connection_refused, proc_kill_all),
   };
   int rc;

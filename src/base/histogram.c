@@ -1,5 +1,6 @@
 #include "base/histogram.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Index of the highest set bit of v != 0, in a fixed six steps. */
@@ -101,7 +102,7 @@ static uint64_t rank_of(const histogram_t *h, double p) {
 }
 
 uint64_t histogram_percentile(const histogram_t *h, double p) {
-  uint64_t rank, seen = 0, value;
+  uint64_t rank, seen = 0;
   size_t i;
 
   if (h->total == 0)
@@ -116,7 +117,11 @@ uint64_t histogram_percentile(const histogram_t *h, double p) {
     if (seen >= rank)
       break;
   }
-  value = bucket_middle(i);
+  return histogram_bucket_value(h, i);
+}
+
+uint64_t histogram_bucket_value(const histogram_t *h, size_t i) {
+  uint64_t value = bucket_middle(i);
   if (value < h->min)
     return h->min;
   if (value > h->max)
@@ -128,4 +133,20 @@ double histogram_mean(const histogram_t *h) {
   if (h->total == 0)
     return 0;
   return h->sum / (double)h->total;
+}
+
+double histogram_stddev(const histogram_t *h) {
+  double mean = histogram_mean(h), squares = 0;
+  size_t i;
+
+  if (h->total == 0)
+    return 0;
+  for (i = 0; i < HISTOGRAM_BUCKETS; i++) {
+    double d;
+    if (h->counts[i] == 0)
+      continue;
+    d = (double)histogram_bucket_value(h, i) - mean;
+    squares += d * d * (double)h->counts[i];
+  }
+  return sqrt(squares / (double)h->total);
 }

@@ -3,6 +3,7 @@
 #ifndef TCPECHO_HISTOGRAM_H
 #define TCPECHO_HISTOGRAM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* 128 sub-buckets per power of two: <= 0.4% relative error. */
@@ -43,5 +44,14 @@ uint64_t histogram_percentile(const histogram_t *h, double p);
 
 /* The exact mean up to double rounding; 0 when empty. */
 double histogram_mean(const histogram_t *h);
+
+/* The population standard deviation, each count taken at its bucket's
+ * value (as HdrHistogram does); 0 when empty. */
+double histogram_stddev(const histogram_t *h);
+
+/* The value bucket i stands for, as histogram_percentile reports it: its
+ * midpoint clamped to [min, max]. For walking the buckets in order, e.g. to
+ * print the whole distribution. */
+uint64_t histogram_bucket_value(const histogram_t *h, size_t i);
 
 #endif
