@@ -1,6 +1,7 @@
 /* Wires the modules together: options, then the role they ask for. */
 #include "bench/bench.h"
 #include "bench/hgrm.h"
+#include "bench/report.h"
 #include "client/client.h"
 #include "base/log.h"
 #include "base/loop.h"

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "bench/bench.h"
+#include "bench/report.h"
 
 #include <math.h>
 #include <stdio.h>

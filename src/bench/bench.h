@@ -15,7 +15,6 @@
 #include <stdint.h>
 
 #define BENCH_CHUNK 65536
-#include <stdio.h>
 
 typedef struct bench_config_s {
   const char *host;
@@ -59,10 +58,7 @@ typedef struct bench_result_s {
  * could not start (name not found, no threads). */
 int bench_run(const bench_config_t *config, bench_result_t *result);
 
+/* All errors, of every kind: any fails the run. */
 uint64_t bench_error_count(const bench_errors_t *errors);
-
-/* The final report: human-readable or one JSON object. */
-void bench_report(FILE *out, const bench_config_t *config,
-                  const bench_result_t *result);
 
 #endif

@@ -1,0 +1,92 @@
+#include "bench/report.h"
+
+#include "base/addr.h"
+
+#include <stdio.h>
+
+/* {"host":"..." with the string escaped for JSON. */
+static void json_string(FILE *out, const char *s) {
+  fputs("{\"host\":\"", out);
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(out, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(out, "\\u%04x", c);
+    else
+      fputc(c, out);
+  }
+  fputc('"', out);
+}
+
+static double percentile_us(const histogram_t *h, double p) {
+  return (double)histogram_percentile(h, p) / 1000.0;
+}
+
+void bench_report(FILE *out, const bench_config_t *cfg,
+                  const bench_result_t *r) {
+  const histogram_t *h = &r->latency;
+  double secs = r->seconds > 0 ? r->seconds : 1;
+  const bench_errors_t *e = &r->errors;
+  char target[ADDR_STR_SIZE + 256];
+
+  if (cfg->json) {
+    json_string(out, cfg->host);
+    fprintf(out,
+            ",\"port\":%d,\"connections\":%llu,"
+            "\"connected\":%llu,\"size\":%llu,\"pipeline\":%llu,"
+            "\"rate\":%llu,\"threads\":%llu,\"setup_s\":%.6f,"
+            "\"seconds\":%.6f,\"messages\":%llu,\"bytes\":%llu,"
+            "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"latency_us\":{"
+            "\"min\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
+            "\"p99_9\":%.3f,\"max\":%.3f,\"mean\":%.3f},\"errors\":{"
+            "\"total\":%llu,\"connect\":%llu,\"corrupted\":%llu,"
+            "\"extra\":%llu,\"missing\":%llu,\"early_close\":%llu,"
+            "\"local\":%llu}}\n",
+            cfg->port, (unsigned long long)cfg->connections,
+            (unsigned long long)r->connected, (unsigned long long)cfg->size,
+            (unsigned long long)cfg->pipeline, (unsigned long long)cfg->rate,
+            (unsigned long long)r->threads, r->setup_seconds, r->seconds,
+            (unsigned long long)r->messages, (unsigned long long)r->bytes,
+            (double)r->messages / secs, (double)r->bytes / secs / 1e6,
+            percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
+            percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100),
+            histogram_mean(h) / 1000.0,
+            (unsigned long long)bench_error_count(e),
+            (unsigned long long)e->connect, (unsigned long long)e->corrupted,
+            (unsigned long long)e->extra, (unsigned long long)e->missing,
+            (unsigned long long)e->early_close, (unsigned long long)e->local);
+    return;
+  }
+  addr_format_target(cfg->host, cfg->port, target, sizeof(target));
+  fprintf(out,
+          "tcpecho bench: %s, %llu connection%s, %llu-byte messages, "
+          "%s %llu, %llu thread%s\n",
+          target, (unsigned long long)cfg->connections,
+          cfg->connections == 1 ? "" : "s", (unsigned long long)cfg->size,
+          cfg->rate ? "open loop, messages/s" : "closed loop, in flight",
+          (unsigned long long)(cfg->rate ? cfg->rate : cfg->pipeline),
+          (unsigned long long)r->threads, r->threads == 1 ? "" : "s");
+  fprintf(out, "setup:    %llu of %llu connected in %.3f ms\n",
+          (unsigned long long)r->connected,
+          (unsigned long long)cfg->connections, r->setup_seconds * 1e3);
+  fprintf(out,
+          "measured: %.3f s, %llu messages, %.0f msg/s, %.2f MB/s each "
+          "way, %s\n",
+          r->seconds, (unsigned long long)r->messages,
+          (double)r->messages / secs, (double)r->bytes / secs / 1e6,
+          bench_error_count(e) == 0 ? "every byte verified"
+                                    : "WITH ERRORS (below)");
+  fprintf(out,
+          "latency:  min %.1f us, p50 %.1f us, p90 %.1f us, p99 %.1f us, "
+          "p99.9 %.1f us, max %.1f us\n",
+          percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
+          percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100));
+  fprintf(out,
+          "errors:   %llu (connect %llu, corrupted %llu, extra %llu, "
+          "missing %llu, early close %llu, local %llu)\n",
+          (unsigned long long)bench_error_count(e),
+          (unsigned long long)e->connect, (unsigned long long)e->corrupted,
+          (unsigned long long)e->extra, (unsigned long long)e->missing,
+          (unsigned long long)e->early_close, (unsigned long long)e->local);
+}
