@@ -1,6 +1,7 @@
 /* Wires the modules together: options, then the role they ask for. */
 #include "bench/bench.h"
 #include "bench/hgrm.h"
+#include "bench/merge.h"
 #include "bench/report.h"
 #include "client/client.h"
 #include "base/log.h"
@@ -259,6 +260,8 @@ static int run_mode(const options_t *opts) {
   case MODE_BENCH:
     raise_fd_limit(opts->verbose);
     return run_bench(opts);
+  case MODE_MERGE:
+    return bench_merge_main(opts->files, opts->file_count, opts->json);
   case MODE_PING:
     return run_ping(opts);
   case MODE_PIPE:

@@ -38,6 +38,7 @@ static const opt_spec_t opt_table[] = {
     {"server", 's', KIND_MODE, ANY_MODE, NO_FIELD, 0, 0, MODE_SERVER},
     {"client", 'c', KIND_MODE, ANY_MODE, NO_FIELD, 0, 0, MODE_CLIENT},
     {"bench", 'b', KIND_MODE, ANY_MODE, NO_FIELD, 0, 0, MODE_BENCH},
+    {"bench-merge", 0, KIND_MODE, MODE_MERGE, NO_FIELD, 0, 0, MODE_MERGE},
     {"host", 'H', KIND_STRING, ANY_MODE, FIELD(host), 0, 0, 0},
     {"port", 'p', KIND_PORT, ANY_MODE, FIELD(port), 0, 65535, 0},
     {"quiet", 'q', KIND_FLAG, ANY_MODE, FIELD(quiet), 0, 0, 0},
@@ -80,13 +81,15 @@ static const opt_spec_t opt_table[] = {
     {"rate", 'r', KIND_UINT, MODE_BENCH, FIELD(rate), 0, 1000000000, 0},
     {"threads", 'T', KIND_THREADS, MODE_SERVER | MODE_BENCH, FIELD(threads), 1,
      256, 0},
-    {"json", 0, KIND_FLAG, MODE_BENCH, FIELD(json), 0, 0, 0},
+    {"json", 0, KIND_FLAG, MODE_BENCH | MODE_MERGE, FIELD(json), 0, 0, 0},
     {"hgrm", 0, KIND_STRING, MODE_BENCH, FIELD(hgrm_path), 0, 0, 0},
     {"help", 'h', KIND_HELP, ANY_MODE, NO_FIELD, 0, 0, 0},
     {"version", 'V', KIND_VERSION, ANY_MODE, NO_FIELD, 0, 0, 0},
 };
 
 #define OPT_COUNT (sizeof(opt_table) / sizeof(opt_table[0]))
+/* The options seen are bits of one unsigned long long. */
+typedef char opt_count_fits_in_seen[OPT_COUNT <= 64 ? 1 : -1];
 
 static const char usage_text[] =
     "Usage: tcpecho --server [--host ADDR] [--port N] [--quiet] [--verbose]\n"
@@ -108,6 +111,7 @@ static const char usage_text[] =
     "                       [--threads N|auto]\n"
     "                       [--json] [--hgrm FILE] [--quiet] [--verbose]\n"
     "                       [--connect-timeout S]\n"
+    "       tcpecho --bench-merge FILE... [--json]\n"
     "\n"
     "A TCP echo server, the client of the Go TCP tutorial, a ping over TCP,\n"
     "a pipe through an echo server and a verifying load generator.\n"
@@ -117,6 +121,8 @@ static const char usage_text[] =
     "  -c, --client               connect, send the message, log what comes\n"
     "                             back, close after --close-after seconds\n"
     "  -b, --bench                load an echo server, verify every byte\n"
+    "      --bench-merge FILE...  add up --bench --json reports of runs made\n"
+    "                             side by side (\"-\": standard input)\n"
     "  -H, --host ADDR            server: address to listen on (default: all\n"
     "                             interfaces, IPv4 and IPv6); others: host\n"
     "                             to connect to (default: localhost)\n"
@@ -311,7 +317,11 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
   case KIND_MODE:
     if (o->mode != MODE_NONE && o->mode != spec->sets_mode)
       return fail(err, err_size,
-                  "only one of --server, --client and --bench can be used");
+                  (o->mode | spec->sets_mode) & MODE_MERGE
+                      ? "--bench-merge cannot be used with --server, "
+                        "--client or --bench"
+                      : "only one of --server, --client and --bench can be "
+                        "used");
     o->mode = spec->sets_mode;
     break;
   case KIND_FLAG:
@@ -398,6 +408,8 @@ static options_result_t settle_mode(options_t *o, unsigned long long seen,
 
 /* Where an option applies, in the words of the command line. */
 static const char *mode_names(unsigned modes) {
+  if (modes == ANY_MODE)
+    return "--server, --client and --bench";
   if (modes == (MODE_SERVER | MODE_CLIENT | MODE_BENCH))
     return "--server, --bench and the tutorial client (--client without "
            "--count, --forever or --stdin)";
@@ -407,6 +419,8 @@ static const char *mode_names(unsigned modes) {
     return "--server";
   if (modes == MODE_BENCH)
     return "--bench";
+  if (modes == (MODE_BENCH | MODE_MERGE))
+    return "--bench and --bench-merge";
   if ((modes & MODE_SERVER) == 0)
     return "--client and --bench";
   if ((modes & MODES_CLIENT) == 0)
@@ -438,10 +452,18 @@ static options_result_t misplaced(const options_t *o, const opt_spec_t *spec,
 static options_result_t check(options_t *o, unsigned long long seen, char *err,
                               size_t err_size) {
   options_result_t r = settle_mode(o, seen, err, err_size);
+  char q[LOG_ESCAPED_SIZE];
   size_t i;
 
   if (r != OPTIONS_RUN)
     return r;
+  if (o->mode != MODE_MERGE && o->file_count > 0)
+    return fail(err, err_size, "unexpected argument '%s'",
+                quoted(q, o->files[0], strlen(o->files[0])));
+  if (o->mode == MODE_MERGE && o->file_count == 0)
+    return fail(err, err_size,
+                "--bench-merge needs the report files to merge: "
+                "--bench-merge FILE...");
   for (i = 0; i < OPT_COUNT; i++) {
     if (((seen >> i) & 1) && !(opt_table[i].applies_to & o->mode))
       return misplaced(o, &opt_table[i], err, err_size);
@@ -491,9 +513,14 @@ options_result_t options_parse(int argc, char **argv, options_t *o, char *err,
       only_operands = 1;
       continue;
     }
-    if (only_operands || arg[0] != '-' || arg[1] == '\0')
-      return fail(err, err_size, "unexpected argument '%s'",
-                  quoted(q, arg, strlen(arg)));
+    if (only_operands || arg[0] != '-' || arg[1] == '\0') {
+      /* Kept for --bench-merge; check() refuses them for the others. */
+      if (o->file_count == OPTIONS_MAX_FILES)
+        return fail(err, err_size, "too many files: at most %d",
+                    OPTIONS_MAX_FILES);
+      o->files[o->file_count++] = arg;
+      continue;
+    }
 
     if (arg[1] == '-') {
       const char *name = arg + 2;

@@ -21,8 +21,12 @@ typedef enum {
   MODE_CLIENT = 1 << 1, /* --client: the tutorial's client */
   MODE_PING = 1 << 2,   /* --client --count N / --forever */
   MODE_PIPE = 1 << 3,   /* --client --stdin */
-  MODE_BENCH = 1 << 4   /* --bench */
+  MODE_BENCH = 1 << 4,  /* --bench */
+  MODE_MERGE = 1 << 5   /* --bench-merge FILE...: bench reports added up */
 } run_mode_t;
+
+/* --bench-merge takes at most this many report files. */
+#define OPTIONS_MAX_FILES 256
 
 #define MODES_CLIENT (MODE_CLIENT | MODE_PING | MODE_PIPE)
 
@@ -66,6 +70,10 @@ typedef struct options_s {
   unsigned long long rate; /* messages per second in all; 0: closed loop */
   int json;
   const char *hgrm_path; /* write the latency distribution here */
+
+  /* --bench-merge: the report files, in order ("-": standard input) */
+  const char *files[OPTIONS_MAX_FILES];
+  size_t file_count;
 } options_t;
 
 typedef enum {

@@ -80,6 +80,47 @@ static void test_threads(void **state) {
   expect_error(ARGC(word), word, "invalid value 'Auto' for -T");
 }
 
+/* --bench-merge FILE...: its operands in order, "-" and after "--" too;
+ * only --json besides. */
+static void test_bench_merge(void **state) {
+  char *files[] = {"tcpecho", "a.json", "--bench-merge", "-",
+                   "--json",  "--",     "-b.json"};
+  char *none[] = {"tcpecho", "--bench-merge", "--json"};
+  char *with_bench[] = {"tcpecho", "--bench-merge", "a", "--bench"};
+  char *with_host[] = {"tcpecho", "--bench-merge", "a", "-H", "x"};
+  char *hgrm[] = {"tcpecho", "--bench-merge", "a", "--hgrm", "x"};
+  char *bench_hgrm[] = {"tcpecho", "-b", "--hgrm", "x.hgrm"};
+  char *many[OPTIONS_MAX_FILES + 3];
+  options_t o;
+  size_t i;
+  (void)state;
+
+  assert_int_equal(parse(ARGC(files), files, &o), OPTIONS_RUN);
+  assert_int_equal(o.mode, MODE_MERGE);
+  assert_int_equal(o.json, 1);
+  assert_int_equal(o.file_count, 3);
+  assert_string_equal(o.files[0], "a.json");
+  assert_string_equal(o.files[1], "-");
+  assert_string_equal(o.files[2], "-b.json");
+  expect_error(ARGC(none), none, "--bench-merge needs the report files");
+  expect_error(ARGC(with_bench), with_bench,
+               "--bench-merge cannot be used with --server, --client or "
+               "--bench");
+  expect_error(ARGC(with_host), with_host,
+               "--host applies only to --server, --client and --bench");
+  expect_error(ARGC(hgrm), hgrm, "--hgrm applies only to --bench");
+  assert_int_equal(parse(ARGC(bench_hgrm), bench_hgrm, &o), OPTIONS_RUN);
+  assert_string_equal(o.hgrm_path, "x.hgrm");
+
+  many[0] = "tcpecho";
+  many[1] = "--bench-merge";
+  for (i = 2; i < ARGC(many); i++)
+    many[i] = "r.json";
+  expect_error(ARGC(many), many, "too many files: at most 256");
+  assert_int_equal(parse(ARGC(many) - 1, many, &o), OPTIONS_RUN);
+  assert_int_equal(o.file_count, OPTIONS_MAX_FILES);
+}
+
 static void test_client_defaults(void **state) {
   char *argv[] = {"tcpecho", "--client"};
   options_t o;
@@ -434,6 +475,7 @@ int main(void) {
       cmocka_unit_test(test_connect_timeout_and_verbose),
       cmocka_unit_test(test_server_defaults),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_bench_merge),
       cmocka_unit_test(test_quiet_twice),
       cmocka_unit_test(test_client_defaults),
       cmocka_unit_test(test_long_forms),

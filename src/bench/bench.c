@@ -759,6 +759,7 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   if (started > 0)
     result->seconds /= (double)started;
   result->threads = started;
+  result->reports = 1;
   uv_sem_destroy(&b.connected);
   uv_sem_destroy(&b.go);
   uv_mutex_destroy(&b.lock);
