@@ -121,7 +121,7 @@ static int closed_flag(const void *arg) {
   return *(const int *)arg;
 }
 
-static void on_probe_closed(uv_handle_t *h) {
+static void on_port_closed(uv_handle_t *h) {
   *(int *)h->data = 1;
 }
 
@@ -137,7 +137,7 @@ static int free_port(void) {
   tcp.data = &closed;
   assert_int_equal(uv_tcp_bind(&tcp, (const struct sockaddr *)&addr, 0), 0);
   assert_int_equal(uv_tcp_getsockname(&tcp, (struct sockaddr *)&addr, &len), 0);
-  uv_close((uv_handle_t *)&tcp, on_probe_closed);
+  uv_close((uv_handle_t *)&tcp, on_port_closed);
   assert_true(wait_for(closed_flag, &closed, 5000));
   return ntohs(addr.sin_port);
 }
@@ -250,7 +250,7 @@ static unsigned map_sessions(const proc_t *srv, int k, size_t *offset) {
     const char *eol = strchr(at, '\n');
     const char *via = strstr(at, " via ");
     char from[32];
-    unsigned long port;
+    unsigned long port = 0;
     int conn;
 
     if (eol == NULL)
