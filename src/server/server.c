@@ -7,17 +7,21 @@
 #include "base/stream_write.h"
 #include "server/proxy_header.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Kept small: 10,000 idle sessions must cost little more than their libuv
  * handles. The server is the handle's data; the list of sessions is the
  * loop's own (uv_walk), so there are no links here. */
-/* The first bytes of a session while they are not yet a whole PROXY
- * header: allocated only when a header comes split over reads. */
+/* A session waiting for its PROXY header. peer is read at accept: a
+ * health check's reset can leave the address unreadable by the time its
+ * header is. bytes holds the header so far, only once one comes split over
+ * reads (the struct is then reallocated with PROXY_HEADER_MAX of them). */
 typedef struct proxy_pending_s {
-  size_t len;
-  char bytes[PROXY_HEADER_MAX];
+  char peer[ADDR_STR_SIZE]; /* "" if not read */
+  size_t len;               /* of bytes; 0 while nothing is kept */
+  char bytes[];
 } proxy_pending_t;
 
 typedef struct session_s {
@@ -33,7 +37,10 @@ typedef struct session_s {
   unsigned draining : 1;   /* server_drain: no more echoes */
   unsigned counted : 1;    /* taken from config.limit, given back at close */
   unsigned proxy_wait : 1; /* --proxy-protocol: the header is not read yet */
-  proxy_pending_t *proxy;  /* the header so far, while it is split */
+  /* Its header named no client (v2 LOCAL, v1 UNKNOWN): a balancer's health
+   * check, which HAProxy ends with a reset, not counted as an error. */
+  unsigned health_check : 1;
+  proxy_pending_t *proxy; /* while the header is not read yet */
 } session_t;
 
 /* A connection over --max-conns: accepted only to be closed. */
@@ -407,6 +414,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       session_close(s);
     else
       session_shutdown(s);
+  } else if (nread == UV_ECONNRESET && s->health_check) {
+    if (server->config.quiet < 2)
+      log_error("Error reading TCP session", (int)nread);
+    session_close(s); /* how HAProxy ends a check: not an error */
   } else if (nread < 0) {
     session_fail(s, "Error reading TCP session", (int)nread);
   }
@@ -515,6 +526,11 @@ static void session_start(server_t *server, session_t *s) {
   (void)uv_tcp_nodelay(&s->tcp, 1); /* if it fails, echoes only wait */
   if (server->config.proxy_protocol) {
     s->proxy_wait = 1; /* logged once the header says whose it is */
+    if (server->config.quiet < 2) {
+      s->proxy = calloc(1, sizeof(*s->proxy)); /* no bytes yet */
+      if (s->proxy != NULL) /* else read when logged, if it still can be */
+        addr_format_tcp(&s->tcp, 1, s->proxy->peer, sizeof(s->proxy->peer));
+    }
     return;
   }
   /* -qq: the peer's address (a system call) only when it is logged. */
@@ -522,6 +538,14 @@ static void session_start(server_t *server, session_t *s) {
     return;
   addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
   log_line("TCP session open from %s", peer);
+}
+
+/* Who connected, as read at accept if it was. */
+static void session_peer(const session_t *s, char *buf, size_t size) {
+  if (s->proxy != NULL && s->proxy->peer[0] != '\0')
+    snprintf(buf, size, "%s", s->proxy->peer);
+  else
+    addr_format_tcp(&s->tcp, 1, buf, size);
 }
 
 /* --proxy-protocol: the session's line names the client the header carries
@@ -534,7 +558,7 @@ static void log_proxied_open(server_t *server, session_t *s,
 
   if (server->config.quiet >= 2)
     return;
-  addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
+  session_peer(s, peer, sizeof(peer));
   if (h->family != AF_UNSPEC &&
       addr_format((const struct sockaddr *)&h->src, src, sizeof(src)) == 0)
     log_line("TCP session open from %s via %s", src, peer);
@@ -555,7 +579,7 @@ static void proxy_reject(session_t *s, proxy_failure_t why,
   server->stats.proxy_header_errors++;
   so_far = (unsigned long long)server->stats.proxy_header_errors;
   if (log_due(server, &server->last_proxy_error_log_ms)) {
-    addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
+    session_peer(s, peer, sizeof(peer));
     if (why == PROXY_BAD)
       log_line("closing TCP session from %s: bad PROXY header (%s; %llu so "
                "far)",
@@ -603,7 +627,7 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
   if (len == 0)
     return;
   server->stats.bytes_in += (uint64_t)len;
-  if (s->proxy == NULL) {
+  if (s->proxy == NULL || s->proxy->len == 0) {
     st = proxy_header_parse(data, len, &h);
   } else {
     size_t room = PROXY_HEADER_MAX - s->proxy->len;
@@ -613,12 +637,16 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
     st = proxy_header_parse(s->proxy->bytes, s->proxy->len, &h);
   }
   if (st == PROXY_HEADER_NEED_MORE) {
-    if (s->proxy == NULL) {
-      s->proxy = malloc(sizeof(*s->proxy));
-      if (s->proxy == NULL) {
+    if (s->proxy == NULL || s->proxy->len == 0) {
+      proxy_pending_t *p =
+          realloc(s->proxy, sizeof(*s->proxy) + PROXY_HEADER_MAX);
+      if (p == NULL) {
         session_fail(s, "Error reading TCP session", UV_ENOMEM);
         return;
       }
+      if (s->proxy == NULL)
+        p->peer[0] = '\0';
+      s->proxy = p;
       /* Under PROXY_HEADER_MAX, as the parser decides on that many; the
        * cap only keeps a parser bug from writing past the buffer. */
       taken = len < PROXY_HEADER_MAX ? len : PROXY_HEADER_MAX;
@@ -632,18 +660,19 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
     return;
   }
   s->proxy_wait = 0;
+  s->health_check = h.family == AF_UNSPEC;
   log_proxied_open(server, s, &h);
   session_touch(s);
   /* What followed the header: in the copy, then the rest of this read
    * (queued writes are copies, so the copy can go right after). */
-  if (s->proxy != NULL) {
+  if (s->proxy != NULL && s->proxy->len > 0) {
     session_data(s, s->proxy->bytes + h.consumed, s->proxy->len - h.consumed);
-    free(s->proxy);
-    s->proxy = NULL;
     session_data(s, data + taken, len - taken);
   } else {
     session_data(s, data + h.consumed, len - h.consumed);
   }
+  free(s->proxy);
+  s->proxy = NULL;
 }
 
 /* A session handle, not yet with a socket; NULL if out of memory. */
