@@ -369,7 +369,6 @@ static const char *spread_text(spread_t spread) {
 static int open_udp(runner_t *r) {
   udp_server_t *first = r->workers[0].udp;
   struct sockaddr_storage ss;
-  char where[ADDR_STR_SIZE];
   int err;
 
   if (first == NULL)
@@ -379,16 +378,21 @@ static int open_udp(runner_t *r) {
     log_line("listen udp: %s (%s)", uv_err_name(err), uv_strerror(err));
     return err;
   }
-  err = udp_server_open(first, (const struct sockaddr *)&ss);
-  if (err != 0)
-    return err;
+  return udp_server_open(first, (const struct sockaddr *)&ss);
+}
+
+static void log_udp(runner_t *r) {
+  udp_server_t *first = r->workers[0].udp;
+  char where[ADDR_STR_SIZE];
+
+  if (first == NULL)
+    return;
   udp_server_address(first, where, sizeof(where));
   log_line("serving UDP on %s%s%s", where,
            r->count > 1 ? " on the first loop only" : "",
            udp_server_replies_from_dst(first)
                ? ""
                : " (replies from the address the system chooses)");
-  return 0;
 }
 
 static int open_listeners(runner_t *r) {
@@ -401,6 +405,9 @@ static int open_listeners(runner_t *r) {
     err = join_listener(r, &r->workers[i]);
   for (i = 0; err == 0 && i < r->count; i++)
     err = server_listen(r->workers[i].server);
+  /* UDP first: once "listening on" is logged, both are served. */
+  if (err == 0)
+    err = open_udp(r);
   if (err != 0)
     return err;
   server_address(r->workers[0].server, where, sizeof(where));
@@ -409,7 +416,8 @@ static int open_listeners(runner_t *r) {
   else
     log_line("listening on %s with %u threads (%s)", where, r->count,
              spread_text(r->spread));
-  return open_udp(r);
+  log_udp(r);
+  return 0;
 }
 
 /* The platform's best way, unless the configuration names another. */
