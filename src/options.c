@@ -94,7 +94,7 @@ static const char usage_text[] =
     "                        [--max-conns N] [--idle-timeout S]\n"
     "                        [--drain-timeout S] [--stats S]\n"
     "                        [--proxy-protocol] [--proxy-timeout S]\n"
-    "                        [--threads N|auto] [--udp [--udp-rate N]]\n"
+    "                        [--threads N|auto] [--udp] [--udp-rate N]\n"
     "       tcpecho --client [--host ADDR] [--port N] [--message TEXT]\n"
     "                        [--close-after S] [--quiet] [--verbose]\n"
     "                        [--connect-timeout S]\n"
@@ -450,8 +450,6 @@ static options_result_t check(options_t *o, unsigned long long seen, char *err,
     if (((seen >> i) & 1) && !(opt_table[i].applies_to & o->mode))
       return misplaced(o, &opt_table[i], err, err_size);
   }
-  if ((seen >> (find_long("udp-rate", 8) - opt_table)) & 1 && !o->udp)
-    return fail(err, err_size, "--udp-rate needs --udp");
   if (o->mode != MODE_SERVER && o->port == 0)
     return fail(err, err_size, "invalid port '0' for %s: expected 1 to 65535",
                 o->mode == MODE_BENCH ? "--bench" : "--client");

@@ -375,7 +375,8 @@ static int open_udp(runner_t *r) {
     return 0;
   err = server_sockname(r->workers[0].server, &ss);
   if (err != 0) {
-    log_line("listen udp: %s (%s)", uv_err_name(err), uv_strerror(err));
+    log_line("listen udp %s: %s (%s)", "?", uv_err_name(err),
+             uv_strerror(err));
     return err;
   }
   return udp_server_open(first, (const struct sockaddr *)&ss);
