@@ -55,8 +55,8 @@ typedef struct options_s {
   unsigned long long stats_ms;
   int proxy_protocol; /* connections start with a PROXY protocol header */
   unsigned long long proxy_timeout_ms; /* for that header */
-  int udp;                        /* UDP echo beside TCP, on the same port */
-  unsigned long long udp_rate;    /* datagrams/s per source; 0: no limit */
+  int udp;                     /* UDP echo beside TCP, on the same port */
+  unsigned long long udp_rate; /* datagrams/s per source; 0: no limit */
 
   /* server and bench: event loops, one thread each; 0: "auto" */
   unsigned long long threads;

@@ -21,6 +21,7 @@ typedef struct peer_s {
   uv_udp_t udp;
   int closed;
   uint64_t replies;
+  uint64_t first_reply_ms;
   size_t len; /* of the last reply */
   struct sockaddr_storage from;
   char got[65536];
@@ -40,7 +41,8 @@ static void on_peer_recv(uv_udp_t *udp, ssize_t n, const uv_buf_t *buf,
     return;
   if (flags & UV_UDP_PARTIAL)
     fail_msg("a reply larger than 64 KiB");
-  p->replies++;
+  if (p->replies++ == 0)
+    p->first_reply_ms = now_ms();
   p->len = (size_t)n;
   memcpy(&p->from, from,
          from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
@@ -151,8 +153,7 @@ static void expect_echo(peer_t *p, const struct sockaddr *to, size_t len,
       memcmp(p->got, data, len) != 0)
     fail_msg("%lu replies to a datagram of %lu bytes, the last of %lu bytes%s",
              (unsigned long)(p->replies - before), (unsigned long)len,
-             (unsigned long)p->len,
-             p->len == len ? ", different bytes" : "");
+             (unsigned long)p->len, p->len == len ? ", different bytes" : "");
   if (to != NULL) {
     char want[64], got[64];
     (void)uv_ip_name(to, want, sizeof(want));
@@ -188,9 +189,8 @@ static void parse_udp(const char *log, udp_summary_t *u) {
              "--udp-rate), %llu dropped (%llu truncated, %llu send queue "
              "full, %llu send failed), %llu errors",
              &u->in, &u->bytes_in, &u->out, &u->bytes_out, &u->refused,
-             &u->not_unicast, &u->low_port, &u->our_port, &u->rate,
-             &u->dropped, &u->truncated, &u->queue_full, &u->send_failed,
-             &u->errors) != 14)
+             &u->not_unicast, &u->low_port, &u->our_port, &u->rate, &u->dropped,
+             &u->truncated, &u->queue_full, &u->send_failed, &u->errors) != 14)
     fail_msg("no whole UDP summary line in the log:\n%s", log);
   print_message("  UDP: in %llu (%llu bytes), echoed %llu (%llu bytes), "
                 "refused %llu (address %llu, low port %llu, our port %llu, "
@@ -350,11 +350,13 @@ static void test_loop_sources(void **state) {
     uv_close((uv_handle_t *)&p->udp, on_peer_closed);
     assert_true(wait_for(peer_is_closed, p, 5000));
   }
-  /* Our port, from a second loopback address (not on macOS, which has
-   * only 127.0.0.1). */
+  /* Our port, from a second loopback address: not on macOS, which has
+   * only 127.0.0.1, nor under wine, which refuses the port another
+   * address holds. */
   err = peer_open(p, "127.0.0.2", port);
-  if (err == UV_EADDRNOTAVAIL) {
-    print_message("  not checked: no 127.0.0.2 to send from port %d\n", port);
+  if (err == UV_EADDRNOTAVAIL || err == UV_EADDRINUSE) {
+    print_message("  not checked: cannot send from 127.0.0.2 port %d: %s\n",
+                  port, err_name(err));
   } else {
     if (err != 0)
       fail_msg("cannot bind 127.0.0.2 port %d: %s", port, err_name(err));
@@ -386,8 +388,8 @@ static void test_loop_sources(void **state) {
 }
 
 typedef struct flood_s {
-  peer_t *a;         /* the flood's source */
-  uint64_t sent;     /* by a */
+  peer_t *a;     /* the flood's source */
+  uint64_t sent; /* by a */
   uint64_t send_errors;
 } flood_t;
 
@@ -441,17 +443,23 @@ static void test_flood_held_to_rate(void **state) {
     }
   }
   /* The flood may be over before the second source had its answer. */
-  while (b->replies == 0 && now_ms() - b_ms < 2000) {
+  if (b_ms == 0)
+    b_ms = now_ms();
+  while (b->replies == 0 && now_ms() - b_ms < 5000) {
     if (now_ms() - b_asked >= 20) {
       b_asked = now_ms();
       assert_int_equal(peer_send(b, SA(to_b), "second source", 13), 0);
     }
     pause_ms(10);
   }
-  if (b->replies == 0)
-    fail_msg("the second source got no answer within 2 s of the flood");
-  print_message("  second source answered after %llu ms\n",
-                (unsigned long long)(now_ms() - b_ms));
+  /* Its datagrams compete with the flood for room in the server's socket
+   * buffer, where the system drops what does not fit: answered as soon as
+   * one of them gets in, in well under a second here, some 2 s under
+   * wine or valgrind. */
+  if (b->replies == 0 || b->first_reply_ms - b_ms > 5000)
+    fail_msg("the second source had no answer within 5 s of asking");
+  print_message("  second source answered %llu ms after it first asked\n",
+                (unsigned long long)(b->first_reply_ms - b_ms));
   pause_ms(300); /* replies still on their way */
   elapsed_ms = now_ms() - t0;
   /* What the bucket allows over that time, at most. */
@@ -484,8 +492,8 @@ static void test_flood_held_to_rate(void **state) {
              (unsigned long long)allowed);
   if (u.rate == 0)
     fail_msg("no datagram refused as over --udp-rate");
-  wait_line(srv, "UDP datagram from 127.0.0.1:",
-            " refused: over --udp-rate (", 1000);
+  wait_line(srv, "UDP datagram from 127.0.0.1:", " refused: over --udp-rate (",
+            1000);
   expect_eq("refused for a port", u.our_port + u.low_port, 0);
 }
 
@@ -540,6 +548,5 @@ int main(int argc, char **argv) {
       SUITE_TEST(test_connected_dual_stack),
 #endif
   };
-  return suite_main(argc, argv, "udp", tests,
-                    sizeof(tests) / sizeof(tests[0]));
+  return suite_main(argc, argv, "udp", tests, sizeof(tests) / sizeof(tests[0]));
 }

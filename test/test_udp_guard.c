@@ -43,20 +43,23 @@ static void test_unicast_sources_pass(void **state) {
   assert_int_equal(check_from(v6("::1", 40000)), UDP_REFUSED_NONE);
   assert_int_equal(check_from(v6("2001:db8::1", 40000)), UDP_REFUSED_NONE);
   assert_int_equal(check_from(v6("fe80::1", 40000)), UDP_REFUSED_NONE);
-  assert_int_equal(check_from(v6("::ffff:127.0.0.1", 40000)),
-                   UDP_REFUSED_NONE);
+  assert_int_equal(check_from(v6("::ffff:127.0.0.1", 40000)), UDP_REFUSED_NONE);
   assert_int_equal(check_from(v6("feff::1", 40000)), UDP_REFUSED_NONE);
 }
 
 static void test_addresses_not_unicast(void **state) {
   static const char *const bad_v4[] = {
-      "0.0.0.0",       "0.1.2.3",        /* this network */
-      "224.0.0.1",     "239.255.255.250", /* multicast */
-      "240.0.0.1",     "255.255.255.254", /* reserved */
-      "255.255.255.255"};                 /* broadcast */
-  static const char *const bad_v6[] = {
-      "::", "ff02::1", "ff0e::1234", "::ffff:0.0.0.0", "::ffff:224.0.0.251",
-      "::ffff:255.255.255.255", "::ffff:240.1.2.3"};
+      "0.0.0.0",        "0.1.2.3",         /* this network */
+      "224.0.0.1",      "239.255.255.250", /* multicast */
+      "240.0.0.1",      "255.255.255.254", /* reserved */
+      "255.255.255.255"};                  /* broadcast */
+  static const char *const bad_v6[] = {"::",
+                                       "ff02::1",
+                                       "ff0e::1234",
+                                       "::ffff:0.0.0.0",
+                                       "::ffff:224.0.0.251",
+                                       "::ffff:255.255.255.255",
+                                       "::ffff:240.1.2.3"};
   size_t i;
   (void)state;
   for (i = 0; i < sizeof(bad_v4) / sizeof(bad_v4[0]); i++) {
@@ -120,8 +123,7 @@ static void test_reason_words(void **state) {
   }
   assert_string_equal(udp_dropped_text(UDP_DROPPED_QUEUE_FULL),
                       "send queue full");
-  assert_string_equal(udp_dropped_name(UDP_DROPPED_SEND_FAILED),
-                      "send_failed");
+  assert_string_equal(udp_dropped_name(UDP_DROPPED_SEND_FAILED), "send_failed");
 }
 
 /* How many of n datagrams at ms are allowed. */

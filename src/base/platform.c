@@ -8,7 +8,7 @@
 #define _GNU_SOURCE /* SO_REUSEPORT, struct in6_pktinfo */
 #endif
 #if defined(__APPLE__)
-#define _DARWIN_C_SOURCE      /* IP_PKTINFO despite _POSIX_C_SOURCE */
+#define _DARWIN_C_SOURCE     /* IP_PKTINFO despite _POSIX_C_SOURCE */
 #define __APPLE_USE_RFC_3542 /* IPV6_RECVPKTINFO */
 #endif
 
@@ -359,7 +359,7 @@ void platform_close_socket(uv_os_sock_t sock) {
 #elif defined(IP_RECVDSTADDR) && defined(IP_SENDSRCADDR)
 #define UDP_DST_V4_DSTADDR 1
 #endif
-#if (defined(UDP_DST_V4_PKTINFO) || defined(UDP_DST_V4_DSTADDR)) &&          \
+#if (defined(UDP_DST_V4_PKTINFO) || defined(UDP_DST_V4_DSTADDR)) &&            \
     defined(IPV6_RECVPKTINFO) && defined(IPV6_PKTINFO)
 #define UDP_DST 1
 #endif
@@ -369,7 +369,7 @@ void platform_close_socket(uv_os_sock_t sock) {
 /* Room for a pktinfo of each family, and more than enough alignment. */
 #define UDP_CMSG_SPACE 256
 
-static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0,
+static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0,    0,
                                             0, 0, 0, 0, 0xff, 0xff};
 
 int platform_udp_dst_supported(void) {

@@ -322,7 +322,6 @@ static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   if (w->udp != NULL) {
     memset(&udp_config, 0, sizeof(udp_config));
     udp_config.rate = r->config->udp_rate;
-    udp_config.quiet = config.quiet;
     udp_server_init(w->udp, w->loop, &udp_config, server_udp_stats(w->server));
     w->udp->data = w;
     w->parts_open++;
@@ -375,8 +374,7 @@ static int open_udp(runner_t *r) {
     return 0;
   err = server_sockname(r->workers[0].server, &ss);
   if (err != 0) {
-    log_line("listen udp %s: %s (%s)", "?", uv_err_name(err),
-             uv_strerror(err));
+    log_line("listen udp %s: %s (%s)", "?", uv_err_name(err), uv_strerror(err));
     return err;
   }
   return udp_server_open(first, (const struct sockaddr *)&ss);

@@ -113,6 +113,7 @@ int udp_rate_init(udp_rate_t *r, uint64_t rate, size_t slots, uint64_t seed) {
 void udp_rate_free(udp_rate_t *r) {
   free(r->table);
   r->table = NULL;
+  r->rate = 0; /* no table, no limit */
 }
 
 /* FNV-1a from a secret start, then a finaliser (splitmix64's) so that

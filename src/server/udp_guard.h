@@ -11,11 +11,11 @@
 
 /* Why a datagram gets no reply. The order is the order of the checks. */
 typedef enum {
-  UDP_REFUSED_NONE = -1,  /* answered */
+  UDP_REFUSED_NONE = -1,   /* answered */
   UDP_REFUSED_ADDRESS = 0, /* from or to an address not unicast (below) */
-  UDP_REFUSED_LOW_PORT,   /* source port below 1024: another service's */
-  UDP_REFUSED_OUR_PORT,   /* source port ours: maybe another echo server */
-  UDP_REFUSED_RATE,       /* the source's address is over --udp-rate */
+  UDP_REFUSED_LOW_PORT,    /* source port below 1024: another service's */
+  UDP_REFUSED_OUR_PORT,    /* source port ours: maybe another echo server */
+  UDP_REFUSED_RATE,        /* the source's address is over --udp-rate */
   UDP_REFUSED_COUNT
 } udp_refused_t;
 

@@ -366,9 +366,8 @@ int udp_server_open(udp_server_t *u, const struct sockaddr *addr) {
   (void)uv_random(NULL, NULL, &seed, sizeof(seed), 0, NULL);
   err = udp_rate_init(&u->rate, u->config.rate, 0, seed);
   if (err == 0)
-    err = is_wildcard(addr) && platform_udp_dst_supported()
-              ? open_poll(u, addr)
-              : open_udp(u, addr);
+    err = is_wildcard(addr) && platform_udp_dst_supported() ? open_poll(u, addr)
+                                                            : open_udp(u, addr);
   if (err != 0) {
     format_peer(addr, where, sizeof(where));
     log_line("listen udp %s: %s (%s)", where, uv_err_name(err),

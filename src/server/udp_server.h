@@ -35,7 +35,6 @@ typedef struct udp_reply_s udp_reply_t;
 
 typedef struct udp_server_config_s {
   uint64_t rate; /* datagrams a second per source address; 0: no limit */
-  int quiet;     /* 2: no line for the socket's own errors either */
 } udp_server_config_t;
 
 /* Callers read loop and data; the rest is the server's own. */

@@ -25,8 +25,8 @@ typedef struct udp_stats_s {
   uint64_t bytes_out;
   uint64_t refused[UDP_REFUSED_COUNT];
   uint64_t dropped[UDP_DROPPED_COUNT];
-  uint64_t errors;        /* failed receives (no datagram to count) */
-  uint64_t peak_queued;   /* bytes waiting in one socket's send queue */
+  uint64_t errors;      /* failed receives (no datagram to count) */
+  uint64_t peak_queued; /* bytes waiting in one socket's send queue */
 } udp_stats_t;
 
 /* "send queue full", ...; and a short name ("queue_full"). */
