@@ -63,6 +63,8 @@ static int run_server(const options_t *opts) {
   config.threads = threads_wanted(opts);
   config.drain_timeout_ms = opts->drain_timeout_ms;
   config.verbose = opts->verbose;
+  config.udp = opts->udp;
+  config.udp_rate = opts->udp_rate;
   /* Each platform's way of spreading connections, testable on any. */
   config.spread = getenv("TCPECHO_SPREAD");
   return runner_run(&config);

@@ -71,6 +71,8 @@ static const opt_spec_t opt_table[] = {
      0},
     {"proxy-timeout", 0, KIND_SECONDS, MODE_SERVER, FIELD(proxy_timeout_ms), 1,
      24 * 86400, 0}, /* like --idle-timeout: stamps are 32-bit ms */
+    {"udp", 'u', KIND_FLAG, MODE_SERVER, FIELD(udp), 0, 0, 0},
+    {"udp-rate", 0, KIND_UINT, MODE_SERVER, FIELD(udp_rate), 0, 10000000, 0},
     {"connections", 'C', KIND_UINT, MODE_BENCH, FIELD(connections), 1, 1000000,
      0},
     {"pipeline", 'P', KIND_UINT, MODE_BENCH, FIELD(pipeline), 1, 65536, 0},
@@ -96,7 +98,7 @@ static const char usage_text[] =
     "                        [--max-conns N] [--idle-timeout S]\n"
     "                        [--drain-timeout S] [--stats S]\n"
     "                        [--proxy-protocol] [--proxy-timeout S]\n"
-    "                        [--threads N|auto]\n"
+    "                        [--threads N|auto] [--udp] [--udp-rate N]\n"
     "       tcpecho --client [--host ADDR] [--port N] [--message TEXT]\n"
     "                        [--close-after S] [--quiet] [--verbose]\n"
     "                        [--connect-timeout S]\n"
@@ -151,6 +153,11 @@ static const char usage_text[] =
     "                             client, echo only what follows it\n"
     "      --proxy-timeout S      close connections without a whole\n"
     "                             header after this long (default: 5)\n"
+    "  -u, --udp                  echo UDP datagrams too, on the same port\n"
+    "                             and address(es)\n"
+    "      --udp-rate N           UDP: answer each source address at most\n"
+    "                             N datagrams/s (default: 10000; 0: no\n"
+    "                             limit)\n"
     "\n"
     "Client:\n"
     "  -m, --message TEXT         message to send (default: \"Hi, "
@@ -490,6 +497,7 @@ static void set_defaults(options_t *o) {
   o->duration_ms = 10000;
   o->warmup_ms = 1000;
   o->threads = 1;
+  o->udp_rate = OPTIONS_DEFAULT_UDP_RATE;
 }
 
 options_result_t options_parse(int argc, char **argv, options_t *o, char *err,

@@ -121,6 +121,38 @@ static void test_bench_merge(void **state) {
   assert_int_equal(o.file_count, OPTIONS_MAX_FILES);
 }
 
+/* --udp and --udp-rate: server only (the rate, like --proxy-timeout,
+ * has no effect without its option). */
+static void test_udp(void **state) {
+  char *plain[] = {"tcpecho", "-s"};
+  char *on[] = {"tcpecho", "-s", "--udp"};
+  char *short_rate[] = {"tcpecho", "-su", "--udp-rate", "0"};
+  char *max[] = {"tcpecho", "-s", "--udp", "--udp-rate=10000000"};
+  char *over[] = {"tcpecho", "-s", "--udp", "--udp-rate", "10000001"};
+  char *alone[] = {"tcpecho", "-s", "--udp-rate", "5"};
+  char *client[] = {"tcpecho", "-c", "--udp"};
+  char *bench[] = {"tcpecho", "-b", "--udp-rate", "5"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(plain), plain, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp, 0);
+  assert_int_equal(o.udp_rate, 10000);
+  assert_int_equal(parse(ARGC(on), on, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp, 1);
+  assert_int_equal(o.udp_rate, 10000);
+  assert_int_equal(parse(ARGC(short_rate), short_rate, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp, 1);
+  assert_int_equal(o.udp_rate, 0);
+  assert_int_equal(parse(ARGC(max), max, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp_rate, 10000000);
+  expect_error(ARGC(over), over, "from 0 to 10000000");
+  assert_int_equal(parse(ARGC(alone), alone, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp, 0);
+  assert_int_equal(o.udp_rate, 5);
+  expect_error(ARGC(client), client, "--udp applies only to --server");
+  expect_error(ARGC(bench), bench, "--udp-rate applies only to --server");
+}
+
 static void test_client_defaults(void **state) {
   char *argv[] = {"tcpecho", "--client"};
   options_t o;
@@ -476,6 +508,7 @@ int main(void) {
       cmocka_unit_test(test_server_defaults),
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_bench_merge),
+      cmocka_unit_test(test_udp),
       cmocka_unit_test(test_quiet_twice),
       cmocka_unit_test(test_client_defaults),
       cmocka_unit_test(test_long_forms),

@@ -26,6 +26,8 @@ typedef struct worker_s {
   uv_thread_t thread;
   uv_async_t wake; /* the runner's commands */
   server_t *server;
+  udp_server_t *udp; /* --udp, on this loop */
+  int parts_open;    /* server and udp, not yet closed */
   int loop_open;
   int thread_started;
   int applied;             /* the last command acted on; the loop's own */
@@ -72,14 +74,24 @@ static void on_inline_wake_closed(uv_handle_t *handle) {
   uv_mutex_unlock(&r->lock);
 }
 
-static void on_server_closed(server_t *server) {
-  worker_t *w = server->data;
+/* The server and the UDP echo are closed: the loop may end. */
+static void on_part_closed(worker_t *w) {
   runner_t *r = w->runner;
+  if (--w->parts_open > 0)
+    return;
   uv_mutex_lock(&r->lock);
   w->wake_closed = 1;
   uv_mutex_unlock(&r->lock);
   uv_close((uv_handle_t *)&w->wake,
            w->loop == &r->loop ? on_inline_wake_closed : NULL);
+}
+
+static void on_server_closed(server_t *server) {
+  on_part_closed(server->data);
+}
+
+static void on_udp_closed(udp_server_t *udp) {
+  on_part_closed(udp->data);
 }
 
 /* Serves the connections handed to this loop so far. */
@@ -109,6 +121,9 @@ static void on_wake(uv_async_t *async) {
   if (command == w->applied)
     return;
   w->applied = command;
+  /* No session to flush: a drain stops UDP at once. */
+  if (w->udp != NULL)
+    udp_server_close(w->udp, on_udp_closed);
   if (command == COMMAND_DRAIN)
     server_drain(w->server, w->runner->config->drain_timeout_ms,
                  on_server_closed);
@@ -264,22 +279,34 @@ static void on_notify(uv_async_t *async) {
   }
 }
 
+/* --udp: the first loop. */
+static int udp_on_loop(const runner_t *r, unsigned index) {
+  (void)r;
+  return index == 1;
+}
+
 /* A loop with its server, not yet listening. A single loop is the main
  * thread's own: a process with one thread makes cheaper system calls
  * (glibc's cancellation bookkeeping is for processes with several). */
 static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   server_config_t config = r->config->server;
+  udp_server_config_t udp_config;
+  int want_udp = r->config->udp && udp_on_loop(r, index);
   int err;
 
   w->runner = r;
   w->server = malloc(sizeof(*w->server)); /* holds its read buffer */
-  if (w->server == NULL)
-    return UV_ENOMEM;
+  w->udp = want_udp ? malloc(sizeof(*w->udp)) : NULL; /* its buffer, too */
   w->loop = r->count == 1 ? &r->loop : &w->own_loop;
-  err = w->loop == &r->loop ? 0 : uv_loop_init(w->loop);
+  if (w->server == NULL || (want_udp && w->udp == NULL))
+    err = UV_ENOMEM;
+  else
+    err = w->loop == &r->loop ? 0 : uv_loop_init(w->loop);
   if (err != 0) {
     free(w->server);
+    free(w->udp);
     w->server = NULL;
+    w->udp = NULL;
     return err;
   }
   w->loop_open = 1;
@@ -288,8 +315,17 @@ static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   config.handoff_cb =
       r->spread == SPREAD_HANDOFF && index == 1 ? hand_off : NULL;
   config.shares_listener = r->count > 1 && r->spread == SPREAD_SHARED;
+  config.udp = r->config->udp;
   server_init(w->server, w->loop, &config);
   w->server->data = w;
+  w->parts_open = 1;
+  if (w->udp != NULL) {
+    memset(&udp_config, 0, sizeof(udp_config));
+    udp_config.rate = r->config->udp_rate;
+    udp_server_init(w->udp, w->loop, &udp_config, server_udp_stats(w->server));
+    w->udp->data = w;
+    w->parts_open++;
+  }
   return uv_async_init(w->loop, &w->wake, on_wake); /* cannot fail */
 }
 
@@ -327,6 +363,37 @@ static const char *spread_text(spread_t spread) {
   return "one listener hands connections to the loops in turn";
 }
 
+/* --udp: on the address and port TCP listens on (the port the system
+ * chose, with --port 0). */
+static int open_udp(runner_t *r) {
+  udp_server_t *first = r->workers[0].udp;
+  struct sockaddr_storage ss;
+  int err;
+
+  if (first == NULL)
+    return 0;
+  err = server_sockname(r->workers[0].server, &ss);
+  if (err != 0) {
+    log_line("listen udp %s: %s (%s)", "?", uv_err_name(err), uv_strerror(err));
+    return err;
+  }
+  return udp_server_open(first, (const struct sockaddr *)&ss);
+}
+
+static void log_udp(runner_t *r) {
+  udp_server_t *first = r->workers[0].udp;
+  char where[ADDR_STR_SIZE];
+
+  if (first == NULL)
+    return;
+  udp_server_address(first, where, sizeof(where));
+  log_line("serving UDP on %s%s%s", where,
+           r->count > 1 ? " on the first loop only" : "",
+           udp_server_replies_from_dst(first)
+               ? ""
+               : " (replies from the address the system chooses)");
+}
+
 static int open_listeners(runner_t *r) {
   char where[ADDR_STR_SIZE];
   unsigned i;
@@ -337,6 +404,9 @@ static int open_listeners(runner_t *r) {
     err = join_listener(r, &r->workers[i]);
   for (i = 0; err == 0 && i < r->count; i++)
     err = server_listen(r->workers[i].server);
+  /* UDP first: once "listening on" is logged, both are served. */
+  if (err == 0)
+    err = open_udp(r);
   if (err != 0)
     return err;
   server_address(r->workers[0].server, where, sizeof(where));
@@ -345,6 +415,7 @@ static int open_listeners(runner_t *r) {
   else
     log_line("listening on %s with %u threads (%s)", where, r->count,
              spread_text(r->spread));
+  log_udp(r);
   return 0;
 }
 
@@ -431,6 +502,7 @@ static void runner_free(runner_t *r) {
       platform_close_socket(w->handed[j]);
     free(w->handed);
     free(w->server);
+    free(w->udp);
   }
   free(r->workers);
   conn_limit_destroy(&r->limit);

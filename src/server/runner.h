@@ -15,6 +15,7 @@
 #define TCPECHO_RUNNER_H
 
 #include "server/server.h"
+#include "server/udp_server.h"
 
 #include <stdint.h>
 
@@ -25,6 +26,11 @@ typedef struct runner_config_s {
   unsigned threads;       /* event loops, 1..RUNNER_MAX_THREADS */
   uint64_t drain_timeout_ms;
   int verbose; /* with --stats, one line per loop besides the total */
+  /* --udp: a UDP echo on the TCP listener's address and port (see
+   * server/udp_server.h): on every loop where the kernel spreads
+   * datagrams over SO_REUSEPORT sockets, else on the first loop only. */
+  int udp;
+  uint64_t udp_rate; /* per source address; 0: no limit */
   /* "reuseport", "shared" or "handoff" to use that spread where this
    * platform would choose another (for tests); NULL or anything else: the
    * platform's choice. */

@@ -63,6 +63,7 @@ void server_init(server_t *server, uv_loop_t *loop,
   if (config->proxy_protocol && config->proxy_timeout_ms == 0)
     server->config.proxy_timeout_ms = 5000;
   server->stats.proxy_protocol = config->proxy_protocol;
+  server->stats.udp_on = config->udp;
 }
 
 static void log_error(const char *what, int err) {
@@ -221,11 +222,16 @@ void server_address(const server_t *server, char *buf, size_t size) {
   addr_format_tcp(&server->listener, 0, buf, size);
 }
 
+int server_sockname(const server_t *server, struct sockaddr_storage *ss) {
+  int len = (int)sizeof(*ss);
+  if (!server->listener_open)
+    return UV_EBADF;
+  return uv_tcp_getsockname(&server->listener, (struct sockaddr *)ss, &len);
+}
+
 int server_port(const server_t *server) {
   struct sockaddr_storage ss;
-  int len = (int)sizeof(ss);
-  if (!server->listener_open ||
-      uv_tcp_getsockname(&server->listener, (struct sockaddr *)&ss, &len) != 0)
+  if (server_sockname(server, &ss) != 0)
     return -1;
   return addr_port((struct sockaddr *)&ss);
 }
@@ -817,6 +823,10 @@ static void on_stats_tick(uv_timer_t *timer) {
 
 const server_stats_t *server_stats(const server_t *server) {
   return &server->stats;
+}
+
+udp_stats_t *server_udp_stats(server_t *server) {
+  return &server->stats.udp;
 }
 
 void server_log_summary(const server_t *server) {
