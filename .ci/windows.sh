@@ -81,6 +81,11 @@ step "the .exe server on 2 and 4 loops, stopped with Ctrl-C (driven from Linux)"
 TCPECHO_TEST_WRAPPER=wine "$native/test/test_threads" build-win/tcpecho.exe \
   </dev/null
 
+step "the .exe's --metrics, stopped with Ctrl-C (driven from Linux)"
+# The scrapes against the summary and the drain need the stop signal.
+TCPECHO_TEST_WRAPPER=wine "$native/test/test_metrics" build-win/tcpecho.exe \
+  </dev/null
+
 step "a native client against the .exe server"
 TCPECHO_TEST_SERVER_WRAPPER=wine TCPECHO_TEST_CLIENT_WRAPPER= \
   "$native/test/test_cli" build-win/tcpecho.exe "$native/tcpecho" </dev/null
