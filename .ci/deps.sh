@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What CI needs on a fresh Debian 12 machine, as root: compilers, CMake,
-# libuv and cmocka, valgrind, tcpdump (the capture test), and the man page
-# and workflow linters. The Windows step installs its own (mingw-w64, wine).
+# libuv and cmocka, valgrind, tcpdump (the capture test), prometheus (its
+# promtool checks the --metrics text), and the man page and workflow
+# linters. The Windows step installs its own (mingw-w64, wine).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 die() { printf 'deps: %s\n' "$*" >&2; exit 1; }
@@ -11,3 +12,5 @@ apt-get install -y -q --no-install-recommends \
   ca-certificates gcc clang make cmake pkg-config git xz-utils \
   libuv1-dev libcmocka-dev valgrind man-db groff-base yamllint tcpdump \
   || die "apt-get install failed"
+apt-get install -y -q --no-install-recommends prometheus \
+  || die "apt-get install prometheus failed"

@@ -2,7 +2,8 @@
  * a verifying load, scraped over HTTP from here. Mid-load the numbers are
  * exact where the load makes them so (sessions open, bytes once echoed),
  * also with --threads 2 where every loop is asked for its counters; the
- * text passes `promtool check metrics` where promtool is installed; after
+ * text passes `promtool check metrics` where promtool is installed (with
+ * TCPECHO_REQUIRE_PROMTOOL set, as in CI, it must be); after
  * the load the counters equal the summary line. The HTTP side: 404, 405,
  * HEAD, 400, an oversized request, a request cut short by the deadline,
  * the cap on connections, the drain, and a port in use.
@@ -272,6 +273,9 @@ static void promtool_check(const http_t *h) {
   proc_t *p;
   int fd;
 
+  if (promtool == NULL && getenv("TCPECHO_REQUIRE_PROMTOOL") != NULL)
+    fail_msg("no promtool in PATH, and TCPECHO_REQUIRE_PROMTOOL is set "
+             "(Debian: apt-get install prometheus)");
   if (promtool == NULL) {
     print_message("  promtool check SKIPPED: no promtool in PATH (Debian: "
                   "apt-get install prometheus); the lines were checked "
