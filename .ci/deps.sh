@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What CI needs on a fresh Debian 12 machine, as root: compilers, CMake,
 # libuv and cmocka, valgrind, tcpdump (the capture test), haproxy (the
-# HAProxy test), and the man page and workflow linters. The Windows step
-# installs its own (mingw-w64, wine).
+# HAProxy test), prometheus (its promtool checks the --metrics text), and
+# the man page and workflow linters. The Windows step installs its own
+# (mingw-w64, wine).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 die() { printf 'deps: %s\n' "$*" >&2; exit 1; }
@@ -13,3 +14,5 @@ apt-get install -y -q --no-install-recommends \
   libuv1-dev libcmocka-dev valgrind man-db groff-base yamllint tcpdump \
   haproxy \
   || die "apt-get install failed"
+apt-get install -y -q --no-install-recommends prometheus \
+  || die "apt-get install prometheus failed"

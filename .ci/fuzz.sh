@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes the pure parsers with libFuzzer: options_parse (argument
 # vectors), log_escape (arbitrary bytes), proxy_header_parse (a
-# connection's first bytes) and the JSON and report reader of
-# --bench-merge (a report file), each built with clang and
+# connection's first bytes), the JSON and report reader of --bench-merge
+# (a report file) and metrics_http_classify (a request to --metrics),
+# each built with clang and
 # ASan + UBSan, each run for a bounded time from a small seed corpus made
 # here. Any crash, sanitizer report, leak, timeout or broken invariant
 # fails, and the input that did it is printed.
@@ -29,7 +30,8 @@ cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DTCPECHO_FUZZ=ON \
   -DTCPECHO_BUILD_TESTS=OFF -DTCPECHO_WERROR=ON >/dev/null ||
   die "configuring $build failed"
 cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" \
-  --target fuzz_options fuzz_log fuzz_proxy_header fuzz_bench_merge >/dev/null ||
+  --target fuzz_options fuzz_log fuzz_proxy_header fuzz_bench_merge \
+  fuzz_metrics_request >/dev/null ||
   die "building the targets failed"
 bin="$PWD/$build/test/fuzz"
 
@@ -95,6 +97,15 @@ v2 '\x21\x11\x00\x17\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02' \
   >"$sp/v2_tlv"
 printf '\x04\x00\x03abc\x01\x00\x02h2' >>"$sp/v2_tlv"
 v2 '\x21\x11\x0f\xf1' >"$sp/v2_too_long"
+# metrics_request: what a scraper sends, and a few that are refused.
+sm="$work/seed_metrics"
+mkdir -p "$sm"
+printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9100\r\nUser-Agent: Prometheus/2.42.0\r\nAccept: text/plain;version=0.0.4\r\n\r\n' \
+  >"$sm/prometheus"
+printf 'HEAD /metrics?x=1 HTTP/1.0\n\n' >"$sm/head"
+printf 'POST /metrics HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi' >"$sm/post"
+printf 'GET /other HTTP/1.1\r\n\r\n' >"$sm/other"
+printf 'GET /metrics HTTP/1.1\r\n folded: x\r\n\r\n' >"$sm/fold"
 
 # bench_merge: a report as bench --json writes it, and JSON odds and ends.
 sb="$work/seed_merge"
@@ -128,6 +139,7 @@ run fuzz_options "$so"
 run fuzz_log "$sl"
 run fuzz_bench_merge "$sb"
 run fuzz_proxy_header "$sp"
+run fuzz_metrics_request "$sm"
 
 step "done"
 [ ${#failed[@]} -eq 0 ] || die "failures in: ${failed[*]}"

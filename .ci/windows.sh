@@ -88,6 +88,11 @@ TCPECHO_TEST_WRAPPER=wine "$native/test/test_udp" build-win/tcpecho.exe \
   sizes_v4 sizes_v6 sizes_dual_stack loop_sources flood_held_to_rate \
   </dev/null
 
+step "the .exe's --metrics, stopped with Ctrl-C (driven from Linux)"
+# The scrapes against the summary and the drain need the stop signal.
+TCPECHO_TEST_WRAPPER=wine "$native/test/test_metrics" build-win/tcpecho.exe \
+  </dev/null
+
 step "a native client against the .exe server"
 TCPECHO_TEST_SERVER_WRAPPER=wine TCPECHO_TEST_CLIENT_WRAPPER= \
   "$native/test/test_cli" build-win/tcpecho.exe "$native/tcpecho" </dev/null

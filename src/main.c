@@ -67,6 +67,9 @@ static int run_server(const options_t *opts) {
   config.udp_rate = opts->udp_rate;
   /* Each platform's way of spreading connections, testable on any. */
   config.spread = getenv("TCPECHO_SPREAD");
+  config.metrics_port = opts->metrics_port;
+  config.metrics_host = opts->metrics_host[0] ? opts->metrics_host : NULL;
+  config.version = TCPECHO_VERSION;
   return runner_run(&config);
 }
 

@@ -17,6 +17,7 @@ typedef enum {
   KIND_UINT,    /* unsigned long long field, min..max */
   KIND_THREADS, /* as KIND_UINT, or "auto": 0 */
   KIND_SECONDS, /* unsigned long long field in ms, min ms..max seconds */
+  KIND_LISTEN,  /* [HOST:]PORT: metrics_host and metrics_port */
   KIND_HELP,
   KIND_VERSION
 } opt_kind_t;
@@ -73,6 +74,7 @@ static const opt_spec_t opt_table[] = {
      24 * 86400, 0}, /* like --idle-timeout: stamps are 32-bit ms */
     {"udp", 'u', KIND_FLAG, MODE_SERVER, FIELD(udp), 0, 0, 0},
     {"udp-rate", 0, KIND_UINT, MODE_SERVER, FIELD(udp_rate), 0, 10000000, 0},
+    {"metrics", 0, KIND_LISTEN, MODE_SERVER, FIELD(metrics_port), 0, 65535, 0},
     {"connections", 'C', KIND_UINT, MODE_BENCH, FIELD(connections), 1, 1000000,
      0},
     {"pipeline", 'P', KIND_UINT, MODE_BENCH, FIELD(pipeline), 1, 65536, 0},
@@ -99,6 +101,7 @@ static const char usage_text[] =
     "                        [--drain-timeout S] [--stats S]\n"
     "                        [--proxy-protocol] [--proxy-timeout S]\n"
     "                        [--threads N|auto] [--udp] [--udp-rate N]\n"
+    "                        [--metrics [HOST:]PORT]\n"
     "       tcpecho --client [--host ADDR] [--port N] [--message TEXT]\n"
     "                        [--close-after S] [--quiet] [--verbose]\n"
     "                        [--connect-timeout S]\n"
@@ -158,6 +161,9 @@ static const char usage_text[] =
     "      --udp-rate N           UDP: answer each source address at most\n"
     "                             N datagrams/s (default: 10000; 0: no\n"
     "                             limit)\n"
+    "      --metrics [HOST:]PORT  serve Prometheus metrics over HTTP at\n"
+    "                             /metrics (HOST default: 127.0.0.1;\n"
+    "                             :PORT for all interfaces)\n"
     "\n"
     "Client:\n"
     "  -m, --message TEXT         message to send (default: \"Hi, "
@@ -248,6 +254,40 @@ static int parse_uint(const char *s, unsigned long long max,
       return -1;
   }
   *out = v;
+  return 0;
+}
+
+/* "PORT" (on 127.0.0.1), ":PORT" (all interfaces: host ""), "HOST:PORT"
+ * or "[IPV6]:PORT"; an IPv6 address needs its brackets, since its colons
+ * would be taken for the port's. */
+static int parse_listen(const char *s, char *host, size_t host_size,
+                        int *port) {
+  const char *colon = strrchr(s, ':'), *start = s, *port_text;
+  unsigned long long v;
+  size_t len;
+
+  if (colon == NULL) {
+    start = "127.0.0.1";
+    len = strlen(start);
+    port_text = s;
+  } else if (s[0] == '[') {
+    const char *close = strchr(s, ']');
+    if (close == NULL || close == s + 1 || close + 1 != colon)
+      return -1;
+    start = s + 1;
+    len = (size_t)(close - start);
+    port_text = colon + 1;
+  } else if (strchr(s, ':') != colon) {
+    return -1;
+  } else {
+    len = (size_t)(colon - s);
+    port_text = colon + 1;
+  }
+  if (len >= host_size || parse_uint(port_text, 65535, &v) != 0)
+    return -1;
+  memcpy(host, start, len);
+  host[len] = '\0';
+  *port = (int)v;
   return 0;
 }
 
@@ -375,6 +415,14 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
     break;
   case KIND_SECONDS:
     return apply_seconds(o, spec, shown, value, err, err_size);
+  case KIND_LISTEN:
+    if (parse_listen(value, o->metrics_host, sizeof(o->metrics_host),
+                     &o->metrics_port) != 0)
+      return fail(err, err_size,
+                  "invalid value '%s' for %s: expected PORT, HOST:PORT or "
+                  "[IPV6]:PORT, the port from 0 to 65535",
+                  quoted(q, value, strlen(value)), shown);
+    break;
   case KIND_HELP:
     return OPTIONS_HELP;
   case KIND_VERSION:
@@ -492,6 +540,7 @@ static void set_defaults(options_t *o) {
   o->connect_timeout_ms = 10000;
   o->drain_timeout_ms = 5000;
   o->proxy_timeout_ms = 5000;
+  o->metrics_port = -1;
   o->connections = 1;
   o->pipeline = 1;
   o->duration_ms = 10000;

@@ -10,6 +10,7 @@
 #define OPTIONS_DEFAULT_CLOSE_AFTER_MS 10000
 #define OPTIONS_MAX_SECONDS 31536000ULL /* one year */
 #define OPTIONS_DEFAULT_UDP_RATE 10000
+#define OPTIONS_HOST_MAX 256            /* a host name (253) and its NUL */
 
 /* Exit statuses, documented in the man page and README. */
 enum { EXIT_STATUS_OK = 0, EXIT_STATUS_FAILURE = 1, EXIT_STATUS_USAGE = 2 };
@@ -61,6 +62,10 @@ typedef struct options_s {
   unsigned long long proxy_timeout_ms; /* for that header */
   int udp;                     /* UDP echo beside TCP, on the same port */
   unsigned long long udp_rate; /* datagrams/s per source; 0: no limit */
+  /* --metrics [HOST:]PORT: Prometheus metrics over HTTP. metrics_port -1:
+   * off; metrics_host "": all interfaces ("PORT" alone is 127.0.0.1). */
+  int metrics_port;
+  char metrics_host[OPTIONS_HOST_MAX];
 
   /* server and bench: event loops, one thread each; 0: "auto" */
   unsigned long long threads;

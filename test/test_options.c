@@ -35,6 +35,60 @@ static void test_server_defaults(void **state) {
   assert_int_equal(o.port, 8000);
   assert_int_equal(o.quiet, 0);
   assert_int_equal(o.threads, 1); /* the tutorial's one loop */
+  assert_int_equal(o.metrics_port, -1);
+}
+
+/* --metrics [HOST:]PORT: the port alone is loopback's; ":PORT" all
+ * interfaces (host ""); an IPv6 address in brackets. */
+static void test_metrics(void **state) {
+  static const struct {
+    const char *value, *host;
+    int port;
+  } good[] = {
+      {"9100", "127.0.0.1", 9100},
+      {"0", "127.0.0.1", 0},
+      {":9100", "", 9100},
+      {"0.0.0.0:65535", "0.0.0.0", 65535},
+      {"[::1]:0", "::1", 0},
+      {"[::]:9100", "::", 9100},
+      {"localhost:80", "localhost", 80},
+  };
+  static const char *bad[] = {
+      "",         "65536",     "x",       "9100:",     "::1:9100",
+      "[::1]",    "[::1]9100", "[]:9100", "[::1:9100", "host:-1",
+      "host:+80", ":",         "a:b:1"};
+  char *client[] = {"tcpecho", "--client", "--metrics", "9100"};
+  char *bench[] = {"tcpecho", "--bench", "--metrics=9100"};
+  char *missing[] = {"tcpecho", "--server", "--metrics"};
+  char *argv[] = {"tcpecho", "--server", "--metrics", NULL};
+  char long_host[OPTIONS_HOST_MAX + 8];
+  options_t o;
+  size_t i;
+  (void)state;
+
+  for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    argv[3] = (char *)good[i].value;
+    if (parse(ARGC(argv), argv, &o) != OPTIONS_RUN)
+      fail_msg("--metrics '%s' refused: %s", good[i].value, err);
+    assert_string_equal(o.metrics_host, good[i].host);
+    assert_int_equal(o.metrics_port, good[i].port);
+  }
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    argv[3] = (char *)bad[i];
+    expect_error(ARGC(argv), argv, "for --metrics: expected PORT, HOST:PORT");
+  }
+  /* A host longer than any name there is. */
+  memset(long_host, 'h', sizeof(long_host));
+  memcpy(long_host + OPTIONS_HOST_MAX, ":9100", 6);
+  argv[3] = long_host;
+  expect_error(ARGC(argv), argv, "for --metrics");
+  long_host[OPTIONS_HOST_MAX - 1] = '\0';
+  memcpy(long_host + OPTIONS_HOST_MAX - 6, ":9100", 6);
+  assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
+  assert_int_equal(strlen(o.metrics_host), OPTIONS_HOST_MAX - 6);
+  expect_error(ARGC(client), client, "--metrics applies only to --server");
+  expect_error(ARGC(bench), bench, "--metrics applies only to --server");
+  expect_error(ARGC(missing), missing, "option --metrics needs a value");
 }
 
 /* --quiet counts up to 2: -qq is quieter still. */
@@ -506,6 +560,7 @@ int main(void) {
       cmocka_unit_test(test_durations_below_resolution),
       cmocka_unit_test(test_connect_timeout_and_verbose),
       cmocka_unit_test(test_server_defaults),
+      cmocka_unit_test(test_metrics),
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_bench_merge),
       cmocka_unit_test(test_udp),

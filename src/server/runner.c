@@ -7,6 +7,7 @@
 #include "base/platform.h"
 #include "base/signals.h"
 #include "options.h"
+#include "server/metrics_http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,8 @@ typedef struct worker_s {
   int done;        /* the loop has ended */
   uint64_t ticks;  /* --stats snapshots published */
   server_stats_t snapshot;
+  uint64_t scraped_round; /* the last --metrics question answered */
+  server_stats_t scraped;
   uv_os_sock_t *handed; /* connections handed over, not yet adopted */
   size_t handed_len;
   size_t handed_cap;
@@ -58,6 +61,11 @@ struct runner_s {
   unsigned next_loop; /* handoff's turn; the first loop's own */
   uint64_t ticks_logged;
   server_stats_t reported; /* the total at the last --stats line */
+  metrics_http_t metrics;
+  int metrics_on;        /* metrics_http_start was called */
+  int scrape_pending;    /* the loops are being asked for their counters */
+  uint64_t scrape_round; /* the question out to the loops; under lock */
+  double start_time;     /* seconds since the Unix epoch */
 };
 
 /* ---- on each loop's thread ---- */
@@ -110,11 +118,27 @@ static void adopt_handed(worker_t *w) {
   free(handed);
 }
 
+/* --metrics with several loops: this loop's counters, once per question. */
+static void answer_scrape(worker_t *w) {
+  runner_t *r = w->runner;
+  int answered = 0;
+  uv_mutex_lock(&r->lock);
+  if (w->scraped_round < r->scrape_round) {
+    w->scraped = *server_stats(w->server);
+    w->scraped_round = r->scrape_round;
+    answered = 1;
+  }
+  uv_mutex_unlock(&r->lock);
+  if (answered)
+    uv_async_send(&r->notify); /* open: this loop has not ended */
+}
+
 static void on_wake(uv_async_t *async) {
   worker_t *w = container_of(async, worker_t, wake);
   int command;
 
   adopt_handed(w);
+  answer_scrape(w);
   uv_mutex_lock(&w->runner->lock);
   command = w->command;
   uv_mutex_unlock(&w->runner->lock);
@@ -249,6 +273,69 @@ static void log_stats(runner_t *r, server_stats_t *snapshots) {
   }
 }
 
+/* The process's numbers from the loops' total. */
+static void serve_metrics(runner_t *r, const server_stats_t *total) {
+  metrics_values_t v;
+  memset(&v, 0, sizeof(v));
+  metrics_from_server_stats(&v, total);
+  /* As in the summary: with several loops, the process's peak. */
+  if (r->count > 1)
+    v.sessions_peak = conn_limit_read(&r->limit).peak;
+  v.draining = r->signals_received > 0;
+  v.version = r->config->version;
+  v.libuv_version = uv_version_string();
+  v.start_time_seconds = r->start_time;
+  metrics_http_serve(&r->metrics, &v);
+}
+
+/* Serves the scrape once every loop has answered the question or ended
+ * (then its final counters are there to read). */
+static void serve_scrape_if_answered(runner_t *r) {
+  server_stats_t total;
+  unsigned i;
+  int all = 1;
+
+  memset(&total, 0, sizeof(total));
+  uv_mutex_lock(&r->lock);
+  for (i = 0; i < r->count && all; i++) {
+    worker_t *w = &r->workers[i];
+    if (w->loop_open && !w->wake_closed) {
+      all = w->scraped_round == r->scrape_round;
+      server_stats_add(&total, &w->scraped);
+    } else if (w->server != NULL) {
+      server_stats_add(&total, server_stats(w->server));
+    }
+  }
+  uv_mutex_unlock(&r->lock);
+  if (!all)
+    return;
+  r->scrape_pending = 0;
+  serve_metrics(r, &total);
+}
+
+/* A scrape: one loop's counters are at hand (the loop is this thread's);
+ * several loops are asked through their wake handles, without touching
+ * the echo path, and answer through notify. */
+static void on_metrics_want(metrics_http_t *http) {
+  runner_t *r = http->data;
+  unsigned i;
+
+  if (r->count == 1) {
+    serve_metrics(r, server_stats(r->workers[0].server));
+    return;
+  }
+  uv_mutex_lock(&r->lock);
+  r->scrape_round++;
+  for (i = 0; i < r->count; i++) {
+    worker_t *w = &r->workers[i];
+    if (w->loop_open && !w->wake_closed)
+      uv_async_send(&w->wake);
+  }
+  uv_mutex_unlock(&r->lock);
+  r->scrape_pending = 1;
+  serve_scrape_if_answered(r);
+}
+
 static void on_notify(uv_async_t *async) {
   runner_t *r = container_of(async, runner_t, notify);
   server_stats_t *snapshots = NULL;
@@ -272,10 +359,14 @@ static void on_notify(uv_async_t *async) {
     log_stats(r, snapshots);
   }
   free(snapshots);
+  if (r->scrape_pending)
+    serve_scrape_if_answered(r);
   if (done == r->count && !r->finished) {
     r->finished = 1;
     stop_signals_close(&r->signals, NULL);
     uv_close((uv_handle_t *)&r->notify, NULL);
+    if (r->metrics_on)
+      metrics_http_close(&r->metrics);
   }
 }
 
@@ -431,7 +522,23 @@ static spread_t choose_spread(const runner_config_t *config) {
   return platform_shared_listener_balances() ? SPREAD_SHARED : SPREAD_HANDOFF;
 }
 
+/* --metrics, on the main thread's loop: with several loops it never runs
+ * on one of theirs. */
+static int start_metrics(runner_t *r) {
+  const runner_config_t *config = r->config;
+  int err;
+
+  if (config->metrics_port < 0)
+    return 0;
+  r->metrics_on = 1;
+  err = metrics_http_start(&r->metrics, &r->loop, config->metrics_host,
+                           config->metrics_port, on_metrics_want);
+  r->metrics.data = r;
+  return err;
+}
+
 static int start(runner_t *r) {
+  uv_timeval64_t now;
   unsigned i;
   int err;
 
@@ -443,7 +550,11 @@ static int start(runner_t *r) {
       return err;
     }
   }
-  err = open_listeners(r);
+  if (uv_gettimeofday(&now) == 0)
+    r->start_time = (double)now.tv_sec + (double)now.tv_usec / 1e6;
+  err = start_metrics(r);
+  if (err == 0)
+    err = open_listeners(r);
   for (i = 0; err == 0 && r->count > 1 && i < r->count; i++) {
     worker_t *w = &r->workers[i];
     err = uv_thread_create(&w->thread, worker_main, w);

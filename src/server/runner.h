@@ -2,7 +2,9 @@
  * summary: spreads connections over the loops, watches the stop signals on
  * the main thread and tells every loop through its uv_async_t to drain or
  * close, and sums the loops' counters at the end. Loops share only the
- * session count of --max-conns (server/conn_limit.h).
+ * session count of --max-conns (server/conn_limit.h). With --metrics, a
+ * scrape asks every loop for its counters through the same uv_async_t and
+ * is answered once all have (server/metrics_http.h).
  *
  * How connections reach the loops ("spread"), best first where it works:
  *   reuseport  each loop listens on its own socket, all bound with
@@ -35,6 +37,11 @@ typedef struct runner_config_s {
    * platform would choose another (for tests); NULL or anything else: the
    * platform's choice. */
   const char *spread;
+  /* --metrics: Prometheus metrics on metrics_host:metrics_port (host NULL:
+   * all interfaces), served on the main thread's loop; port -1: none. */
+  const char *metrics_host;
+  int metrics_port;
+  const char *version; /* tcpecho's, for the metrics */
 } runner_config_t;
 
 /* Runs until a stop signal has ended every loop; returns the process's exit
