@@ -29,6 +29,12 @@ typedef struct runner_config_s {
    * platform would choose another (for tests); NULL or anything else: the
    * platform's choice. */
   const char *spread;
+  /* A listening socket the service manager passed (socket activation):
+   * served instead of binding server.host and server.port. Its loop hands
+   * connections to the others (handoff): a socket opened elsewhere cannot
+   * be relied on to join a SO_REUSEPORT group. */
+  int socket_passed;
+  uv_os_sock_t socket;
 } runner_config_t;
 
 /* Runs until a stop signal has ended every loop; returns the process's exit
