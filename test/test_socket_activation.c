@@ -317,7 +317,7 @@ static void test_other_process_variables_ignored(void **state) {
                         summary,
                         NULL};
   proc_t *srv = new_server(0);
-  const char *line;
+  const char *line = NULL;
   uint64_t sent;
   (void)state;
 
