@@ -392,6 +392,7 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
                   "invalid port '%s': expected an integer from 0 to 65535",
                   quoted(q, value, strlen(value)));
     *(int *)field(o, spec) = (int)v;
+    o->port_given = 1;
     break;
   case KIND_UINT:
     if (parse_uint(value, spec->max, &v) != 0 || v < spec->min)

@@ -37,6 +37,7 @@ typedef struct options_s {
   run_mode_t mode;
   const char *host; /* NULL: server listens on all interfaces */
   int port;         /* 0..65535; 0 only for the server */
+  int port_given;   /* --port was on the command line */
   int quiet;        /* 1: no per-read (or per-round-trip) lines; 2 (-qq):
                        the server logs no line per session either */
   int verbose;      /* client: every libuv step; server, bench: set-up */

@@ -175,6 +175,24 @@ int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
   return UV_ENOTSUP;
 }
 
+int platform_inherits_sockets(void) {
+  return 0;
+}
+
+int platform_inherited_socket(int fd, uv_os_sock_t *sock) {
+  (void)fd;
+  (void)sock;
+  return UV_ENOTSUP;
+}
+
+/* Not asked here: no socket is inherited by number (see above). */
+platform_socket_kind_t platform_socket_kind(uv_os_sock_t sock,
+                                            struct sockaddr_storage *local) {
+  (void)sock;
+  memset(local, 0, sizeof(*local));
+  return PLATFORM_SOCKET_OTHER;
+}
+
 int platform_stop_signals(int signums[PLATFORM_STOP_SIGNALS_MAX]) {
   signums[0] = SIGINT;
   signums[1] = SIGBREAK;
@@ -597,6 +615,42 @@ int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
 }
 
 #endif
+
+int platform_inherits_sockets(void) {
+  return 1;
+}
+
+int platform_inherited_socket(int fd, uv_os_sock_t *sock) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags == -1)
+    return UV_EBADF;
+  /* A program this process started would otherwise hold the listener
+   * open after we close it. */
+  if (!(flags & FD_CLOEXEC))
+    (void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  *sock = fd;
+  return 0;
+}
+
+platform_socket_kind_t platform_socket_kind(uv_os_sock_t sock,
+                                            struct sockaddr_storage *local) {
+  socklen_t len = sizeof(int);
+  int type = 0, family;
+
+  memset(local, 0, sizeof(*local));
+  if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+    return PLATFORM_SOCKET_NONE;
+  len = sizeof(*local);
+  if (getsockname(sock, (struct sockaddr *)local, &len) != 0)
+    return PLATFORM_SOCKET_OTHER;
+  family = local->ss_family;
+  if ((family == AF_INET || family == AF_INET6) && type == SOCK_STREAM)
+    return PLATFORM_SOCKET_TCP;
+  if ((family == AF_INET || family == AF_INET6) && type == SOCK_DGRAM)
+    return PLATFORM_SOCKET_UDP;
+  memset(local, 0, sizeof(*local));
+  return PLATFORM_SOCKET_OTHER;
+}
 
 int platform_stop_signals(int signums[PLATFORM_STOP_SIGNALS_MAX]) {
   signums[0] = SIGINT;

@@ -111,6 +111,29 @@ int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
                            const struct sockaddr *peer,
                            const struct sockaddr *from);
 
+/* What a socket handed to this process is. */
+typedef enum {
+  PLATFORM_SOCKET_NONE, /* not a socket (a file, a pipe) */
+  PLATFORM_SOCKET_TCP,  /* IPv4 or IPv6, stream */
+  PLATFORM_SOCKET_UDP,  /* IPv4 or IPv6, datagram */
+  PLATFORM_SOCKET_OTHER /* another family or type: Unix, SOCK_SEQPACKET */
+} platform_socket_kind_t;
+
+/* Whether sockets can be handed to this process at start as descriptors
+ * 3, 4, ... (systemd's socket activation and the launchers that follow
+ * it): POSIX; not Windows, where handles are not inherited by number. */
+int platform_inherits_sockets(void);
+
+/* Takes descriptor fd, inherited at start, as *sock and marks it
+ * close-on-exec: it is this process's, not its children's. UV_EBADF when
+ * it is not open; UV_ENOTSUP where platform_inherits_sockets is 0. */
+int platform_inherited_socket(int fd, uv_os_sock_t *sock);
+
+/* What sock is (SO_TYPE and the family of its address), and for TCP and
+ * UDP its local address in *local (zeroed otherwise). */
+platform_socket_kind_t platform_socket_kind(uv_os_sock_t sock,
+                                            struct sockaddr_storage *local);
+
 /* The signals that ask a process to stop: SIGINT, SIGTERM and SIGHUP on
  * POSIX; on Windows Ctrl-C (SIGINT), Ctrl-Break (SIGBREAK) and closing the
  * console window (SIGHUP, as libuv reports it). Returns how many. */

@@ -485,11 +485,29 @@ static void log_udp(runner_t *r) {
                : " (replies from the address the system chooses)");
 }
 
-static int open_listeners(runner_t *r) {
+static void log_listening(runner_t *r) {
   char where[ADDR_STR_SIZE];
+  server_address(r->workers[0].server, where, sizeof(where));
+  if (r->config->socket_passed && r->count == 1)
+    log_line("listening on %s (socket from the service manager)", where);
+  else if (r->config->socket_passed)
+    log_line("listening on %s with %u threads (socket from the service "
+             "manager; %s)",
+             where, r->count, spread_text(r->spread));
+  else if (r->count == 1)
+    log_line("listening on %s", where);
+  else
+    log_line("listening on %s with %u threads (%s)", where, r->count,
+             spread_text(r->spread));
+}
+
+static int open_listeners(runner_t *r) {
+  server_t *first = r->workers[0].server;
   unsigned i;
-  int err = server_bind(r->workers[0].server,
-                        r->count > 1 && r->spread == SPREAD_REUSEPORT);
+  int err =
+      r->config->socket_passed
+          ? server_open(first, r->config->socket)
+          : server_bind(first, r->count > 1 && r->spread == SPREAD_REUSEPORT);
 
   for (i = 1; err == 0 && i < r->count; i++)
     err = join_listener(r, &r->workers[i]);
@@ -500,24 +518,20 @@ static int open_listeners(runner_t *r) {
     err = open_udp(r);
   if (err != 0)
     return err;
-  server_address(r->workers[0].server, where, sizeof(where));
-  if (r->count == 1)
-    log_line("listening on %s", where);
-  else
-    log_line("listening on %s with %u threads (%s)", where, r->count,
-             spread_text(r->spread));
+  log_listening(r);
   log_udp(r);
   return 0;
 }
 
-/* The platform's best way, unless the configuration names another. */
+/* The platform's best way, unless the configuration names another. A
+ * passed socket has no group to join: its loop shares or hands off. */
 static spread_t choose_spread(const runner_config_t *config) {
   const char *want = config->spread ? config->spread : "";
   if (strcmp(want, "shared") == 0)
     return SPREAD_SHARED;
   if (strcmp(want, "handoff") == 0)
     return SPREAD_HANDOFF;
-  if (platform_reuseport_balances())
+  if (platform_reuseport_balances() && !config->socket_passed)
     return SPREAD_REUSEPORT;
   return platform_shared_listener_balances() ? SPREAD_SHARED : SPREAD_HANDOFF;
 }

@@ -42,6 +42,13 @@ typedef struct runner_config_s {
   const char *metrics_host;
   int metrics_port;
   const char *version; /* tcpecho's, for the metrics */
+  /* A listening socket the service manager passed (socket activation):
+   * served instead of binding server.host and server.port. Its loop hands
+   * connections to the others (handoff, unless spread asks for shared): a
+   * socket opened elsewhere cannot be relied on to join a SO_REUSEPORT
+   * group. */
+  int socket_passed;
+  uv_os_sock_t socket;
 } runner_config_t;
 
 /* Runs until a stop signal has ended every loop; returns the process's exit

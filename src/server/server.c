@@ -122,10 +122,13 @@ static int bind_host(server_t *server, int balanced) {
   return err;
 }
 
-/* As Go says it: "listen tcp :8000: ...". */
+/* As Go says it: "listen tcp :8000: ...". A socket opened elsewhere is
+ * named by its own address, whatever --host and --port say. */
 static int listen_failed(const server_t *server, int err) {
   char where[ADDR_STR_SIZE];
-  if (server->config.host)
+  if (server->opened)
+    server_address(server, where, sizeof(where));
+  else if (server->config.host)
     snprintf(where, sizeof(where), "%s:%d", server->config.host,
              server->config.port);
   else
@@ -153,6 +156,7 @@ int server_open(server_t *server, uv_os_sock_t sock) {
   int err;
   (void)uv_tcp_init(server->loop, &server->listener); /* no socket yet */
   server->listener_open = 1;
+  server->opened = 1;
   err = uv_tcp_open(&server->listener, sock);
   if (err != 0) {
     platform_close_socket(sock); /* the handle did not take it */

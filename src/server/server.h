@@ -70,6 +70,7 @@ struct server_s {
   int listener_open;
   int listening;   /* server_listen succeeded: the timers run */
   int bound;       /* listener has an address: server_bind* or _open */
+  int opened;      /* the listener's socket came from server_open */
   int timers_open; /* timer handles (and the log batch's) not yet closed */
   int rejects_open;
   int closing;
