@@ -198,7 +198,7 @@ static void expect_answer(const http_t *h, int status, const char *type) {
 /* ---- scrapes ---- */
 
 #define TEXT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define SAMPLES 13 /* lines with a value in the exposition */
+#define SAMPLES 15 /* lines with a value in the exposition */
 
 typedef struct scrape_s {
   unsigned long long accepted, rejected_max_conns, rejected_no_descriptor,
@@ -320,7 +320,9 @@ static void scrape(int port, scrape_t *s, int promtool) {
   s->peak = value_of(h, "tcpecho_sessions_peak");
   s->received = value_of(h, "tcpecho_received_bytes_total");
   s->sent = value_of(h, "tcpecho_sent_bytes_total");
-  s->errors = value_of(h, "tcpecho_errors_total");
+  s->errors = value_of(h, "tcpecho_errors_total{kind=\"accept\"}") +
+              value_of(h, "tcpecho_errors_total{kind=\"read\"}") +
+              value_of(h, "tcpecho_errors_total{kind=\"write\"}");
   s->proxy_errors = value_of(h, "tcpecho_proxy_header_errors_total");
   s->draining = value_of(h, "tcpecho_draining");
   if (strstr(h->body, "\ntcpecho_build_info{version=\"") == NULL ||

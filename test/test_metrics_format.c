@@ -25,7 +25,9 @@ static metrics_values_t known(void) {
   v.sessions_peak = 345;
   v.received_bytes = 18446744073709551615ULL; /* the largest there is */
   v.sent_bytes = 987654321;
-  v.errors = 2;
+  v.errors[SERVER_ERROR_ACCEPT] = 2;
+  v.errors[SERVER_ERROR_READ] = 13;
+  v.errors[SERVER_ERROR_WRITE] = 17;
   v.proxy_header_errors = 5;
   v.draining = 1;
   v.version = "0.1.0";
@@ -61,10 +63,12 @@ static const char known_text[] =
     "# HELP tcpecho_sent_bytes_total Bytes echoed to TCP sessions.\n"
     "# TYPE tcpecho_sent_bytes_total counter\n"
     "tcpecho_sent_bytes_total 987654321\n"
-    "# HELP tcpecho_errors_total Read, write and accept errors (a peer's end "
-    "of file is not one).\n"
+    "# HELP tcpecho_errors_total TCP errors by kind: accepting, reading, "
+    "writing (a peer's end of file is not one).\n"
     "# TYPE tcpecho_errors_total counter\n"
-    "tcpecho_errors_total 2\n"
+    "tcpecho_errors_total{kind=\"accept\"} 2\n"
+    "tcpecho_errors_total{kind=\"read\"} 13\n"
+    "tcpecho_errors_total{kind=\"write\"} 17\n"
     "# HELP tcpecho_proxy_header_errors_total Connections closed for a bad, "
     "incomplete or late PROXY protocol header (--proxy-protocol).\n"
     "# TYPE tcpecho_proxy_header_errors_total counter\n"
@@ -263,8 +267,48 @@ static void test_every_line_valid(void **state) {
   (void)state;
   assert_int_equal(
       check_exposition(text, "tcpecho_build_info", "libuv", got, sizeof(got)),
-      13);
+      15);
   assert_string_equal(got, "1.44.2");
+  free(text);
+}
+
+/* With --udp, the UDP counters follow the TCP ones, refusals and drops by
+ * reason; every line still valid. Without it, none of them. */
+static void test_udp_counters(void **state) {
+  metrics_values_t v = known();
+  char *text;
+  int i;
+  (void)state;
+
+  v.udp_on = 1;
+  v.udp.datagrams_in = 100;
+  v.udp.bytes_in = 6400;
+  v.udp.datagrams_out = 90;
+  v.udp.bytes_out = 5760;
+  for (i = 0; i < UDP_REFUSED_COUNT; i++)
+    v.udp.refused[i] = (uint64_t)(i + 1);
+  for (i = 0; i < UDP_DROPPED_COUNT; i++)
+    v.udp.dropped[i] = (uint64_t)(10 * (i + 1));
+  v.udp.errors = 4;
+  text = format(&v);
+  assert_int_equal(
+      check_exposition(text, "tcpecho_build_info", "libuv", NULL, 0),
+      15 + 5 + UDP_REFUSED_COUNT + UDP_DROPPED_COUNT);
+  assert_non_null(strstr(text, "\ntcpecho_udp_received_datagrams_total 100\n"));
+  assert_non_null(strstr(text, "\ntcpecho_udp_received_bytes_total 6400\n"));
+  assert_non_null(strstr(text, "\ntcpecho_udp_sent_datagrams_total 90\n"));
+  assert_non_null(strstr(text, "\ntcpecho_udp_sent_bytes_total 5760\n"));
+  assert_non_null(strstr(text, "\ntcpecho_udp_refused_datagrams_total{reason="
+                               "\"low_port\"} 2\n"));
+  assert_non_null(strstr(text, "\ntcpecho_udp_refused_datagrams_total{reason="
+                               "\"rate\"} 4\n"));
+  assert_non_null(strstr(text, "\ntcpecho_udp_dropped_datagrams_total{reason="
+                               "\"queue_full\"} 20\n"));
+  assert_non_null(strstr(text, "\ntcpecho_udp_errors_total 4\n"));
+  free(text);
+  v.udp_on = 0;
+  text = format(&v);
+  assert_null(strstr(text, "udp"));
   free(text);
 }
 
@@ -317,6 +361,11 @@ static void test_from_server_stats(void **state) {
   st.bytes_in = 5;
   st.bytes_out = 6;
   st.errors = 7;
+  st.errors_by_kind[SERVER_ERROR_ACCEPT] = 1;
+  st.errors_by_kind[SERVER_ERROR_READ] = 2;
+  st.errors_by_kind[SERVER_ERROR_WRITE] = 4;
+  st.udp_on = 1;
+  st.udp.datagrams_in = 12;
   st.proxy_header_errors = 8;
   st.sessions_open = 9;
   st.peak_sessions = 10;
@@ -329,7 +378,11 @@ static void test_from_server_stats(void **state) {
   assert_int_equal(v.sessions_closed_idle, 4);
   assert_int_equal(v.received_bytes, 5);
   assert_int_equal(v.sent_bytes, 6);
-  assert_int_equal(v.errors, 7);
+  assert_int_equal(v.errors[SERVER_ERROR_ACCEPT], 1);
+  assert_int_equal(v.errors[SERVER_ERROR_READ], 2);
+  assert_int_equal(v.errors[SERVER_ERROR_WRITE], 4);
+  assert_int_equal(v.udp_on, 1);
+  assert_int_equal(v.udp.datagrams_in, 12);
   assert_int_equal(v.proxy_header_errors, 8);
   assert_int_equal(v.sessions_open, 9);
   assert_int_equal(v.sessions_peak, 10);
@@ -340,6 +393,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_numbers),
       cmocka_unit_test(test_every_line_valid),
+      cmocka_unit_test(test_udp_counters),
       cmocka_unit_test(test_label_escaping),
       cmocka_unit_test(test_truncation),
       cmocka_unit_test(test_from_server_stats),

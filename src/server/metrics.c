@@ -87,6 +87,48 @@ static void build_info(out_t *o, const metrics_values_t *v) {
   puts_(o, "\"} 1\n");
 }
 
+/* One sample per reason, labelled with its short name. */
+static void by_reason(out_t *o, const char *name, const char *(*reason)(int),
+                      const uint64_t *counts, int n) {
+  char labels[64];
+  int i;
+  for (i = 0; i < n; i++) {
+    snprintf(labels, sizeof(labels), "{reason=\"%s\"}", reason(i));
+    sample(o, name, labels, counts[i]);
+  }
+}
+
+static const char *refused_name(int i) {
+  return udp_refused_name((udp_refused_t)i);
+}
+
+static const char *dropped_name(int i) {
+  return udp_dropped_name((udp_dropped_t)i);
+}
+
+static void udp_metrics(out_t *o, const udp_stats_t *u) {
+  counter(o, "tcpecho_udp_received_datagrams_total",
+          "UDP datagrams received, answered or not.", u->datagrams_in);
+  counter(o, "tcpecho_udp_received_bytes_total",
+          "Bytes of UDP datagrams "
+          "received.",
+          u->bytes_in);
+  counter(o, "tcpecho_udp_sent_datagrams_total", "UDP replies sent.",
+          u->datagrams_out);
+  counter(o, "tcpecho_udp_sent_bytes_total", "Bytes of UDP replies sent.",
+          u->bytes_out);
+  header(o, "tcpecho_udp_refused_datagrams_total", "counter",
+         "UDP datagrams not answered by the rules against loops and "
+         "reflection, by reason.");
+  by_reason(o, "tcpecho_udp_refused_datagrams_total", refused_name, u->refused,
+            UDP_REFUSED_COUNT);
+  header(o, "tcpecho_udp_dropped_datagrams_total", "counter",
+         "UDP replies not sent although allowed, by reason.");
+  by_reason(o, "tcpecho_udp_dropped_datagrams_total", dropped_name, u->dropped,
+            UDP_DROPPED_COUNT);
+  counter(o, "tcpecho_udp_errors_total", "Failed UDP receives.", u->errors);
+}
+
 void metrics_from_server_stats(metrics_values_t *v, const server_stats_t *st) {
   v->sessions_accepted = st->sessions_accepted;
   v->rejected_max_conns = st->sessions_rejected;
@@ -94,8 +136,10 @@ void metrics_from_server_stats(metrics_values_t *v, const server_stats_t *st) {
   v->sessions_closed_idle = st->sessions_idle_closed;
   v->received_bytes = st->bytes_in;
   v->sent_bytes = st->bytes_out;
-  v->errors = st->errors;
+  memcpy(v->errors, st->errors_by_kind, sizeof(v->errors));
   v->proxy_header_errors = st->proxy_header_errors;
+  v->udp_on = st->udp_on;
+  v->udp = st->udp;
   v->sessions_open = st->sessions_open;
   v->sessions_peak = st->peak_sessions;
 }
@@ -126,14 +170,21 @@ size_t metrics_format(char *buf, size_t size, const metrics_values_t *v) {
           v->received_bytes);
   counter(&o, "tcpecho_sent_bytes_total", "Bytes echoed to TCP sessions.",
           v->sent_bytes);
-  counter(&o, "tcpecho_errors_total",
-          "Read, write and accept errors (a peer's end of file is not one).",
-          v->errors);
+  header(&o, "tcpecho_errors_total", "counter",
+         "TCP errors by kind: accepting, reading, writing (a peer's end of "
+         "file is not one).");
+  sample(&o, "tcpecho_errors_total", "{kind=\"accept\"}",
+         v->errors[SERVER_ERROR_ACCEPT]);
+  sample(&o, "tcpecho_errors_total", "{kind=\"read\"}",
+         v->errors[SERVER_ERROR_READ]);
+  sample(&o, "tcpecho_errors_total", "{kind=\"write\"}",
+         v->errors[SERVER_ERROR_WRITE]);
   counter(&o, "tcpecho_proxy_header_errors_total",
           "Connections closed for a bad, incomplete or late PROXY protocol "
           "header (--proxy-protocol).",
           v->proxy_header_errors);
-  /* UDP: its counters here, once the server has them. */
+  if (v->udp_on)
+    udp_metrics(&o, &v->udp);
   gauge(&o, "tcpecho_draining",
         "1 once a stop signal has begun draining the sessions, else 0.",
         v->draining ? 1 : 0);

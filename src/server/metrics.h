@@ -24,22 +24,23 @@ typedef struct metrics_values_s {
   uint64_t rejected_no_descriptor; /* closed at once: no free descriptor */
   uint64_t sessions_closed_idle;
   uint64_t received_bytes;
-  uint64_t sent_bytes; /* echoed */
-  uint64_t errors;     /* read, write and accept errors, not EOF */
+  uint64_t sent_bytes;                 /* echoed */
+  uint64_t errors[SERVER_ERROR_KINDS]; /* by kind; EOF is none */
   uint64_t proxy_header_errors;
   /* TCP, now: gauges. */
   uint64_t sessions_open;
   uint64_t sessions_peak;
-  /* UDP counters go here, and into metrics_format, when the server has
-   * UDP. */
+  /* --udp: its counters (tcpecho_udp_*), written only where udp_on. */
+  int udp_on;
+  udp_stats_t udp;
   int draining;        /* a stop signal came: the sessions are being drained */
   const char *version; /* tcpecho's, for tcpecho_build_info */
   const char *libuv_version; /* the libuv it runs with */
   double start_time_seconds; /* since the Unix epoch */
 } metrics_values_t;
 
-/* Sets the TCP counters and gauges of v from a server's (or the sum of
- * several servers') counters; the rest of v is left as it is. */
+/* Sets the TCP and UDP counters and gauges of v from a server's (or the
+ * sum of several servers') counters; the rest of v is left as it is. */
 void metrics_from_server_stats(metrics_values_t *v, const server_stats_t *st);
 
 /* Writes the exposition of v into buf, as snprintf does: at most size

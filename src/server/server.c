@@ -319,9 +319,16 @@ static void session_shutdown(session_t *s) {
   }
 }
 
-static void session_fail(session_t *s, const char *what, int err) {
-  server_t *server = s->tcp.data;
+/* One error of the given kind more. */
+static void count_error(server_t *server, server_error_kind_t kind) {
   server->stats.errors++;
+  server->stats.errors_by_kind[kind]++;
+}
+
+static void session_fail(session_t *s, server_error_kind_t kind,
+                         const char *what, int err) {
+  server_t *server = s->tcp.data;
+  count_error(server, kind);
   log_error(what, err);
   session_close(s);
 }
@@ -336,7 +343,7 @@ static void on_write(uv_write_t *req, int status) {
     /* Windows fails every queued write on its own after a reset, not with
      * UV_ECANCELED: one line and one error per session, from the first. */
     if (status != UV_ECANCELED && !uv_is_closing((uv_handle_t *)&s->tcp))
-      session_fail(s, "Error writing TCP session", status);
+      session_fail(s, SERVER_ERROR_WRITE, "Error writing TCP session", status);
     return;
   }
   session_touch(s);
@@ -350,7 +357,7 @@ static void on_write(uv_write_t *req, int status) {
     s->reading_paused = 0;
     err = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
     if (err != 0)
-      session_fail(s, "Error reading TCP session", err);
+      session_fail(s, SERVER_ERROR_READ, "Error reading TCP session", err);
   }
 }
 
@@ -361,7 +368,7 @@ static void session_echo(session_t *s, const char *data, size_t len) {
   int queued = stream_write((uv_stream_t *)&s->tcp, data, len, on_write);
 
   if (queued < 0) {
-    session_fail(s, "Error writing TCP session", queued);
+    session_fail(s, SERVER_ERROR_WRITE, "Error writing TCP session", queued);
     return;
   }
   /* Counted as written now: a write that fails ends the session anyway. */
@@ -429,7 +436,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       log_error("Error reading TCP session", (int)nread);
     session_close(s); /* how HAProxy ends a check: not an error */
   } else if (nread < 0) {
-    session_fail(s, "Error reading TCP session", (int)nread);
+    session_fail(s, SERVER_ERROR_READ, "Error reading TCP session", (int)nread);
   }
   release_read_buf(server, buf);
 }
@@ -518,7 +525,7 @@ static void session_start(server_t *server, session_t *s) {
   int err = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
 
   if (err != 0) {
-    session_fail(s, "Error accepting TCP session", err);
+    session_fail(s, SERVER_ERROR_ACCEPT, "Error accepting TCP session", err);
     return;
   }
   /* Serving this one would leave no descriptor for the next accept, and
@@ -631,7 +638,7 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
     return;
   }
   if (nread < 0) {
-    session_fail(s, "Error reading TCP session", (int)nread);
+    session_fail(s, SERVER_ERROR_READ, "Error reading TCP session", (int)nread);
     return;
   }
   if (len == 0)
@@ -651,7 +658,8 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
       proxy_pending_t *p =
           realloc(s->proxy, sizeof(*s->proxy) + PROXY_HEADER_MAX);
       if (p == NULL) {
-        session_fail(s, "Error reading TCP session", UV_ENOMEM);
+        session_fail(s, SERVER_ERROR_READ, "Error reading TCP session",
+                     UV_ENOMEM);
         return;
       }
       if (s->proxy == NULL)
@@ -689,7 +697,7 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
 static session_t *session_new(server_t *server) {
   session_t *s = calloc(1, sizeof(*s));
   if (s == NULL) {
-    server->stats.errors++;
+    count_error(server, SERVER_ERROR_ACCEPT);
     log_error("Error accepting TCP session", UV_ENOMEM);
     return NULL;
   }
@@ -724,7 +732,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (status < 0) {
     /* EMFILE/ENFILE: libuv closes the connections it cannot take, and
      * accepting resumes by itself once descriptors free up. */
-    server->stats.errors++;
+    count_error(server, SERVER_ERROR_ACCEPT);
     if (log_due(server, &server->last_accept_error_log_ms))
       log_line("Error accepting TCP session: %s (%s); %llu accept errors so "
                "far, open sessions are not affected",
@@ -744,7 +752,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   }
   err = uv_accept(listener, (uv_stream_t *)&s->tcp);
   if (err != 0) {
-    session_fail(s, "Error accepting TCP session", err);
+    session_fail(s, SERVER_ERROR_ACCEPT, "Error accepting TCP session", err);
     return;
   }
   if (!handed_off(server, s))
@@ -768,7 +776,7 @@ void server_adopt(server_t *server, uv_os_sock_t sock) {
   err = uv_tcp_open(&s->tcp, sock);
   if (err != 0) {
     platform_close_socket(sock); /* the handle did not take it */
-    session_fail(s, "Error accepting TCP session", err);
+    session_fail(s, SERVER_ERROR_ACCEPT, "Error accepting TCP session", err);
     return;
   }
   session_start(server, s);

@@ -15,6 +15,7 @@ static const char *proxy_part(char *buf, size_t size,
 }
 
 void server_stats_add(server_stats_t *sum, const server_stats_t *one) {
+  int i;
   sum->sessions_accepted += one->sessions_accepted;
   sum->sessions_rejected += one->sessions_rejected;
   sum->sessions_dropped += one->sessions_dropped;
@@ -22,6 +23,8 @@ void server_stats_add(server_stats_t *sum, const server_stats_t *one) {
   sum->bytes_in += one->bytes_in;
   sum->bytes_out += one->bytes_out;
   sum->errors += one->errors;
+  for (i = 0; i < SERVER_ERROR_KINDS; i++)
+    sum->errors_by_kind[i] += one->errors_by_kind[i];
   sum->proxy_header_errors += one->proxy_header_errors;
   sum->proxy_protocol |= one->proxy_protocol;
   sum->udp_on |= one->udp_on;

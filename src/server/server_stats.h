@@ -9,6 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What failed, for the errors counted by kind (the metrics). */
+typedef enum {
+  SERVER_ERROR_ACCEPT = 0,
+  SERVER_ERROR_READ,
+  SERVER_ERROR_WRITE,
+  SERVER_ERROR_KINDS
+} server_error_kind_t;
+
 typedef struct server_stats_s {
   uint64_t sessions_accepted;
   uint64_t sessions_rejected; /* over --max-conns */
@@ -16,7 +24,8 @@ typedef struct server_stats_s {
   uint64_t sessions_idle_closed;
   uint64_t bytes_in;
   uint64_t bytes_out;
-  uint64_t errors;              /* read, write and accept errors, not EOF */
+  uint64_t errors; /* read, write and accept errors, not EOF */
+  uint64_t errors_by_kind[SERVER_ERROR_KINDS]; /* the same, by kind */
   uint64_t proxy_header_errors; /* bad, incomplete or late PROXY headers */
   size_t sessions_open;
   size_t peak_sessions;
