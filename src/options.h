@@ -10,6 +10,11 @@
 #define OPTIONS_DEFAULT_CLOSE_AFTER_MS 10000
 #define OPTIONS_MAX_SECONDS 31536000ULL /* one year */
 #define OPTIONS_DEFAULT_UDP_RATE 10000
+/* --client --udp: bytes per datagram, its header (client/udp_ping_wire.h)
+ * to the largest datagram over IPv6. */
+#define OPTIONS_UDP_PING_MIN_SIZE 32
+#define OPTIONS_UDP_PING_MAX_SIZE 65527
+#define OPTIONS_UDP_PING_DEFAULT_SIZE 64
 
 /* Exit statuses, documented in the man page and README. */
 enum { EXIT_STATUS_OK = 0, EXIT_STATUS_FAILURE = 1, EXIT_STATUS_USAGE = 2 };
@@ -59,7 +64,8 @@ typedef struct options_s {
   unsigned long long stats_ms;
   int proxy_protocol; /* connections start with a PROXY protocol header */
   unsigned long long proxy_timeout_ms; /* for that header */
-  int udp;                     /* UDP echo beside TCP, on the same port */
+  int udp; /* server: UDP echo beside TCP, on the same port; ping: over
+              UDP */
   unsigned long long udp_rate; /* datagrams/s per source; 0: no limit */
 
   /* server and bench: event loops, one thread each; 0: "auto" */
