@@ -361,6 +361,8 @@ static void check_synopsis_argv(char **tok, int n, char **extra, int n_extra) {
       argv[argc++] = "localhost";
     else if (strcmp(t, "TEXT") == 0)
       argv[argc++] = "hello";
+    else if (strcmp(t, "BYTES") == 0)
+      argv[argc++] = "64"; /* a size every mode takes (UDP ping: >= 32) */
     else
       argv[argc++] = "1";
   }
