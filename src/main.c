@@ -50,18 +50,29 @@ static unsigned threads_wanted(const options_t *opts) {
   return n > RUNNER_MAX_THREADS ? RUNNER_MAX_THREADS : n;
 }
 
-/* Socket activation: the server serves the one TCP socket passed. More
- * than one, or another kind, is a mistake in the service's units: said in
- * one line, and the server does not start. */
-static int use_passed_socket(const options_t *opts, const activation_t *a,
-                             runner_config_t *config) {
+/* Socket activation: the server serves the one TCP socket passed, and
+ * with --udp a UDP socket if one was passed too (else UDP binds the TCP
+ * socket's address and port, as without activation). Anything else is a
+ * mistake in the service's units: said in one line, and the server does
+ * not start. */
+static int use_passed_sockets(const options_t *opts, const activation_t *a,
+                              runner_config_t *config) {
+  unsigned tcp = activation_count_of(a, PLATFORM_SOCKET_TCP);
+  unsigned udp = activation_count_of(a, PLATFORM_SOCKET_UDP);
   char passed[LOG_LINE_SIZE];
+  unsigned i;
 
-  if (a->count != 1 || activation_count_of(a, PLATFORM_SOCKET_TCP) != 1) {
-    activation_describe(a, passed, sizeof(passed));
+  activation_describe(a, passed, sizeof(passed));
+  if (tcp != 1 || udp > 1 || tcp + udp != a->count) {
     log_line("socket activation: %u socket%s passed (%s): tcpecho --server "
-             "serves exactly one TCP socket",
+             "serves one TCP socket, and with --udp one UDP socket",
              a->count, a->count == 1 ? "" : "s", passed);
+    return -1;
+  }
+  if (udp == 1 && !opts->udp) {
+    log_line("socket activation: a UDP socket passed (%s): serving it needs "
+             "--udp",
+             passed);
     return -1;
   }
   if (opts->host != NULL || opts->port_given)
@@ -69,8 +80,17 @@ static int use_passed_socket(const options_t *opts, const activation_t *a,
              opts->host == NULL  ? "--port"
              : !opts->port_given ? "--host"
                                  : "--host and --port");
-  config->socket_passed = 1;
-  config->socket = a->sockets[0].sock;
+  for (i = 0; i < a->count; i++) {
+    const activation_socket_t *s = &a->sockets[i];
+    if (s->kind == PLATFORM_SOCKET_TCP) {
+      config->socket_passed = 1;
+      config->socket = s->sock;
+    } else {
+      config->udp_socket_passed = 1;
+      config->udp_socket = s->sock;
+      config->udp_socket_addr = s->local;
+    }
+  }
   return 0;
 }
 
@@ -79,7 +99,7 @@ static int run_server(const options_t *opts, const activation_t *activation) {
 
   memset(&config, 0, sizeof(config));
   if (activation->count > 0 &&
-      use_passed_socket(opts, activation, &config) != 0)
+      use_passed_sockets(opts, activation, &config) != 0)
     return EXIT_STATUS_FAILURE;
   config.server.host = opts->host;
   config.server.port = opts->port;

@@ -12,8 +12,11 @@
  *                with TCPECHO_REQUIRE_SOCKET_ACTIVATION=1 (as in CI)
  *   environment  the variables without a service manager, set by env or
  *                sh: another process's are ignored (the server binds as
- *                usual, logging exactly what it logs without them), and
- *                values that cannot be are refused with exit status 1 */
+ *                usual, logging exactly what it logs without them),
+ *                values that cannot be are refused with exit status 1,
+ *                and a TCP and a UDP socket passed together (as a unit
+ *                with ListenStream= and ListenDatagram= passes them) are
+ *                both served with --udp, refused without it */
 #include "suite.h"
 
 #include <signal.h>
@@ -268,10 +271,11 @@ static void test_datagram_socket_refused(void **state) {
 
   port = start_activated(srv, 1, 0, args, NULL);
   send_datagram(port);
-  snprintf(want, sizeof(want),
-           "socket activation: 1 socket passed (fd 3: UDP 127.0.0.1:%d): "
-           "tcpecho --server serves exactly one TCP socket\n",
-           port);
+  snprintf(
+      want, sizeof(want),
+      "socket activation: 1 socket passed (fd 3: UDP 127.0.0.1:%d): "
+      "tcpecho --server serves one TCP socket, and with --udp one UDP socket\n",
+      port);
   expect_refused(srv, want);
 }
 
@@ -290,7 +294,7 @@ static void test_two_sockets_refused(void **state) {
   snprintf(want, sizeof(want),
            "socket activation: 2 sockets passed (fd 3 (echo): TCP "
            "127.0.0.1:%d, fd 4 (other): TCP 127.0.0.1:%d): tcpecho --server "
-           "serves exactly one TCP socket\n",
+           "serves one TCP socket, and with --udp one UDP socket\n",
            port, port2);
   expect_refused(srv, want);
 }
@@ -364,8 +368,146 @@ static void test_bad_values_refused(void **state) {
                       "is not open\n");
   start_with(srv, "$$", "1", "3</dev/null");
   expect_refused(srv, "socket activation: 1 socket passed (fd 3: not a "
-                      "socket): tcpecho --server serves exactly one TCP "
-                      "socket\n");
+                      "socket): tcpecho --server serves one TCP socket, "
+                      "and with --udp one UDP socket\n");
+}
+
+/* A TCP socket listening and a UDP socket bound on one free loopback
+ * port, as a socket unit with ListenStream= and ListenDatagram= makes them
+ * (systemd-socket-activate passes one kind only): their descriptors in
+ * fds, the port returned. The handles stay open until close_pair. */
+static uv_tcp_t pair_tcp;
+static uv_udp_t pair_udp;
+
+static int open_pair(int fds[2]) {
+  int attempt;
+  for (attempt = 0; attempt < 10; attempt++) {
+    struct sockaddr_in addr;
+    struct sockaddr_storage got;
+    int len = (int)sizeof(got), port;
+    uv_os_fd_t fd;
+
+    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &addr), 0);
+    assert_int_equal(uv_tcp_init(suite_loop(), &pair_tcp), 0);
+    assert_int_equal(uv_tcp_bind(&pair_tcp, (struct sockaddr *)&addr, 0), 0);
+    assert_int_equal(
+        uv_tcp_getsockname(&pair_tcp, (struct sockaddr *)&got, &len), 0);
+    port = ntohs(((struct sockaddr_in *)&got)->sin_port);
+    assert_int_equal(uv_ip4_addr("127.0.0.1", port, &addr), 0);
+    assert_int_equal(uv_udp_init(suite_loop(), &pair_udp), 0);
+    if (uv_udp_bind(&pair_udp, (struct sockaddr *)&addr, 0) == 0 &&
+        uv_listen((uv_stream_t *)&pair_tcp, 128, NULL) == 0) {
+      assert_int_equal(uv_fileno((uv_handle_t *)&pair_tcp, &fd), 0);
+      fds[0] = fd;
+      assert_int_equal(uv_fileno((uv_handle_t *)&pair_udp, &fd), 0);
+      fds[1] = fd;
+      return port;
+    }
+    uv_close((uv_handle_t *)&pair_tcp, on_closed);
+    uv_close((uv_handle_t *)&pair_udp, on_closed);
+    uv_run(suite_loop(), UV_RUN_NOWAIT);
+  }
+  fail_msg("no loopback port free for both TCP and UDP in 10 attempts");
+  return -1;
+}
+
+/* The server has its own copies now. */
+static void close_pair(void) {
+  uv_close((uv_handle_t *)&pair_tcp, on_closed);
+  uv_close((uv_handle_t *)&pair_udp, on_closed);
+  uv_run(suite_loop(), UV_RUN_NOWAIT);
+}
+
+typedef struct reply_s {
+  uv_udp_t sock;
+  char got[64];
+  ssize_t len;
+} reply_t;
+
+static void on_reply_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
+  reply_t *r = (reply_t *)h;
+  (void)size;
+  *buf = uv_buf_init(r->got, sizeof(r->got));
+}
+
+static void on_reply(uv_udp_t *u, ssize_t n, const uv_buf_t *buf,
+                     const struct sockaddr *from, unsigned flags) {
+  reply_t *r = (reply_t *)u;
+  (void)buf;
+  (void)flags;
+  if (n > 0 && from != NULL)
+    r->len = n;
+}
+
+static int replied(const void *arg) {
+  return ((const reply_t *)arg)->len > 0;
+}
+
+/* One datagram to port and its echo, byte for byte. */
+static void expect_udp_echo(int port) {
+  static reply_t r;
+  struct sockaddr_in to;
+  uv_buf_t buf = uv_buf_init("passed datagram", 15);
+
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(uv_ip4_addr("127.0.0.1", port, &to), 0);
+  assert_int_equal(uv_udp_init(suite_loop(), &r.sock), 0);
+  assert_int_equal(uv_udp_recv_start(&r.sock, on_reply_alloc, on_reply), 0);
+  assert_int_equal(uv_udp_try_send(&r.sock, &buf, 1, (struct sockaddr *)&to),
+                   15);
+  if (!wait_for(replied, &r, 5000))
+    fail_msg("no UDP echo within 5 s");
+  assert_int_equal(r.len, 15);
+  assert_memory_equal(r.got, "passed datagram", 15);
+  uv_close((uv_handle_t *)&r.sock, on_closed);
+  uv_run(suite_loop(), UV_RUN_NOWAIT);
+}
+
+/* A socket unit with ListenStream= and ListenDatagram=: with --udp the
+ * server serves both passed sockets, and says so. */
+static void test_tcp_and_udp_passed(void **state) {
+  static const char script[] = "LISTEN_PID=$$ LISTEN_FDS=2 "
+                               "LISTEN_FDNAMES=echo:echo-udp exec \"$@\"";
+  const char *launcher[] = {"sh", "-c", script, "sh", NULL};
+  const char *args[] = {"--server", "--quiet", "--udp", NULL};
+  const char *no_udp[] = {"--server", NULL};
+  proc_t *srv = new_server(0);
+  char want[160];
+  summary_t s;
+  uint64_t sent;
+  int fds[2], port;
+  (void)state;
+
+  port = open_pair(fds);
+  proc_pass_fds(fds, 2);
+  proc_start_via(srv, launcher, args);
+  close_pair();
+  expect_start_line(srv, port, FROM_MANAGER);
+  snprintf(want, sizeof(want),
+           "serving UDP on 127.0.0.1:%d (socket from the service manager)\n",
+           port);
+  if (!run_until(logged_or_exited, srv, want, PROC_TIMEOUT_MS) ||
+      strstr(srv->err, want) == NULL)
+    fail_msg("no line '%s' in the log:\n%s", want, srv->err);
+  sent = echo_through(port, 4, 7);
+  expect_udp_echo(port);
+  assert_true(finish_server(srv, &s, NULL));
+  expect_eq("bytes echoed", s.echoed, sent);
+  if (strstr(srv->err, "UDP: 1 datagrams in (15 bytes), 1 echoed (15 bytes)") ==
+      NULL)
+    fail_msg("no UDP summary of the one datagram:\n%s", srv->err);
+
+  /* The same sockets without --udp: the UDP one would go unserved. */
+  port = open_pair(fds);
+  proc_pass_fds(fds, 2);
+  proc_start_via(srv, launcher, no_udp);
+  close_pair();
+  snprintf(want, sizeof(want),
+           "socket activation: a UDP socket passed (fd 3 (echo): TCP "
+           "127.0.0.1:%d, fd 4 (echo-udp): UDP 127.0.0.1:%d): serving it "
+           "needs --udp\n",
+           port, port);
+  expect_refused(srv, want);
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -395,6 +537,7 @@ int main(int argc, char **argv) {
   static const suite_test_t environment[] = {
       SUITE_TEST(test_other_process_variables_ignored),
       SUITE_TEST(test_bad_values_refused),
+      SUITE_TEST(test_tcp_and_udp_passed),
   };
   const char *require = getenv("TCPECHO_REQUIRE_SOCKET_ACTIVATION");
 

@@ -160,6 +160,12 @@ int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
   return UV_ENOTSUP;
 }
 
+int platform_udp_adopt_dst(uv_os_sock_t sock, int family) {
+  (void)sock;
+  (void)family;
+  return UV_ENOTSUP;
+}
+
 int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
                           size_t *len, int *truncated,
                           struct sockaddr_storage *peer,
@@ -448,7 +454,9 @@ static socklen_t sockaddr_len(const struct sockaddr *sa) {
 
 /* Each option the family's datagrams need; on an IPv6 socket the IPv4 one
  * too, for IPv4 datagrams (where the system takes it: Linux does). */
-static int set_dst_options(int fd, int family) {
+/* v6only: also open an IPv6 socket to IPv4 (before bind only: a socket
+ * bound elsewhere keeps what it was given). */
+static int set_dst_options(int fd, int family, int v6only_off) {
   int on = 1, off = 0, v4_err;
 #ifdef UDP_DST_V4_PKTINFO
   v4_err = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
@@ -457,9 +465,17 @@ static int set_dst_options(int fd, int family) {
 #endif
   if (family == AF_INET)
     return v4_err;
-  if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) != 0)
+  if (v6only_off &&
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) != 0)
     return -1;
   return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+}
+
+int platform_udp_adopt_dst(uv_os_sock_t sock, int family) {
+  if (fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK) != 0 ||
+      set_dst_options(sock, family, 0) != 0)
+    return uv_translate_sys_error(errno);
+  return 0;
 }
 
 int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
@@ -470,7 +486,7 @@ int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
     return uv_translate_sys_error(errno);
   if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0 ||
-      set_dst_options(fd, addr->sa_family) != 0)
+      set_dst_options(fd, addr->sa_family, 1) != 0)
     err = uv_translate_sys_error(errno);
   if (err == 0 && how != PLATFORM_BIND_ALONE)
     err = join_balanced(fd, addr, how, SOCK_DGRAM);
@@ -640,6 +656,12 @@ int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
   (void)addr;
   (void)how;
   (void)sock;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_adopt_dst(uv_os_sock_t sock, int family) {
+  (void)sock;
+  (void)family;
   return UV_ENOTSUP;
 }
 

@@ -112,6 +112,11 @@ int platform_udp_dst_supported(void);
 int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
                           uv_os_sock_t *sock);
 
+/* The same for sock, a UDP socket of family opened elsewhere and bound
+ * already (one a service manager passed): made non-blocking and set to
+ * report each datagram's destination. Returns 0 or a UV_* error. */
+int platform_udp_adopt_dst(uv_os_sock_t sock, int family);
+
 /* Receives one datagram into buf: *len bytes of it (*truncated when it was
  * longer than size and the rest is lost), from *peer, sent to *dst (its
  * family AF_UNSPEC when the system did not say; an IPv4 address arriving

@@ -472,6 +472,10 @@ static int open_udp(runner_t *r) {
 
   if (r->workers[0].udp == NULL)
     return 0;
+  if (r->config->udp_socket_passed)
+    return udp_server_open_socket(
+        r->workers[0].udp, r->config->udp_socket,
+        (const struct sockaddr *)&r->config->udp_socket_addr);
   err = server_sockname(r->workers[0].server, &ss);
   if (err != 0) {
     log_line("listen udp %s: %s (%s)", "?", uv_err_name(err), uv_strerror(err));
@@ -490,6 +494,11 @@ static void log_udp(runner_t *r) {
   if (first == NULL)
     return;
   udp_server_address(first, where, sizeof(where));
+  if (r->config->udp_socket_passed) {
+    log_line("serving UDP on %s (socket from the service manager%s)", where,
+             r->count > 1 ? "; on the first loop only" : "");
+    return;
+  }
   log_line("serving UDP on %s%s%s", where,
            r->count == 1     ? ""
            : r->udp_balanced ? " on every loop (datagrams spread by the "
@@ -657,7 +666,9 @@ static runner_t *runner_new(const runner_config_t *config) {
   r->config = config;
   r->count = config->threads;
   r->spread = choose_spread(config);
-  r->udp_balanced = r->count > 1 && platform_reuseport_balances();
+  /* A passed UDP socket is one: it cannot join a SO_REUSEPORT group. */
+  r->udp_balanced = r->count > 1 && platform_reuseport_balances() &&
+                    !config->udp_socket_passed;
   r->workers = calloc(r->count, sizeof(*r->workers));
   if (r->workers == NULL || uv_mutex_init(&r->lock) != 0) {
     free(r->workers);

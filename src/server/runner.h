@@ -49,6 +49,12 @@ typedef struct runner_config_s {
    * group. */
   int socket_passed;
   uv_os_sock_t socket;
+  /* With udp: a UDP socket the service manager passed, bound to
+   * udp_socket_addr, served on the first loop instead of binding TCP's
+   * address and port. */
+  int udp_socket_passed;
+  uv_os_sock_t udp_socket;
+  struct sockaddr_storage udp_socket_addr;
 } runner_config_t;
 
 /* Runs until a stop signal has ended every loop; returns the process's exit

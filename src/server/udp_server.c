@@ -328,11 +328,9 @@ static int is_wildcard(const struct sockaddr *addr) {
                 16) == 0;
 }
 
-static int open_poll(udp_server_t *u, const struct sockaddr *addr) {
-  int err = platform_udp_open_dst(addr, u->config.bind, &u->sock);
-  if (err != 0)
-    return err;
-  err = uv_poll_init_socket(u->loop, &u->poll, u->sock);
+/* Watches u->sock, a socket set to report destinations; takes it. */
+static int watch_socket(udp_server_t *u) {
+  int err = uv_poll_init_socket(u->loop, &u->poll, u->sock);
   if (err != 0) {
     platform_close_socket(u->sock);
     return err;
@@ -341,6 +339,11 @@ static int open_poll(udp_server_t *u, const struct sockaddr *addr) {
   u->handle_open = 1;
   watch(u, UV_READABLE);
   return 0;
+}
+
+static int open_poll(udp_server_t *u, const struct sockaddr *addr) {
+  int err = platform_udp_open_dst(addr, u->config.bind, &u->sock);
+  return err != 0 ? err : watch_socket(u);
 }
 
 static int open_udp(udp_server_t *u, const struct sockaddr *addr) {
@@ -356,25 +359,57 @@ static int open_udp(udp_server_t *u, const struct sockaddr *addr) {
   return err;
 }
 
-int udp_server_open(udp_server_t *u, const struct sockaddr *addr) {
-  char where[ADDR_STR_SIZE];
+/* What opening shares: the address, and the rate table with its secret
+ * seed (so that nobody can choose sources that fall on one slot; the
+ * time, where there is no better). */
+static int prepare(udp_server_t *u, const struct sockaddr *addr) {
   uint64_t seed = uv_hrtime();
-  int err;
-
   memcpy(&u->addr, addr, (size_t)sockaddr_size(addr));
   u->port = addr_port(addr);
-  /* A secret start for the rate table's hash, so that nobody can choose
-   * sources that fall on one slot; the time, where there is no better. */
   (void)uv_random(NULL, NULL, &seed, sizeof(seed), 0, NULL);
-  err = udp_rate_init(&u->rate, u->config.rate, 0, seed);
+  return udp_rate_init(&u->rate, u->config.rate, 0, seed);
+}
+
+static void log_open_error(const struct sockaddr *addr, int err) {
+  char where[ADDR_STR_SIZE];
+  format_peer(addr, where, sizeof(where));
+  log_line("listen udp %s: %s (%s)", where, uv_err_name(err), uv_strerror(err));
+}
+
+int udp_server_open(udp_server_t *u, const struct sockaddr *addr) {
+  int err = prepare(u, addr);
   if (err == 0)
     err = is_wildcard(addr) && platform_udp_dst_supported() ? open_poll(u, addr)
                                                             : open_udp(u, addr);
-  if (err != 0) {
-    format_peer(addr, where, sizeof(where));
-    log_line("listen udp %s: %s (%s)", where, uv_err_name(err),
-             uv_strerror(err));
+  if (err != 0)
+    log_open_error(addr, err);
+  return err;
+}
+
+int udp_server_open_socket(udp_server_t *u, uv_os_sock_t sock,
+                           const struct sockaddr *addr) {
+  int err = prepare(u, addr);
+  if (err == 0 && is_wildcard(addr) && platform_udp_dst_supported()) {
+    err = platform_udp_adopt_dst(sock, addr->sa_family);
+    u->sock = sock;
+    if (err == 0)
+      return watch_socket(u); /* takes sock, failure included */
+  } else if (err == 0) {
+    err = uv_udp_init(u->loop, &u->udp); /* no socket of its own */
+    if (err == 0) {
+      u->handle_open = 1;
+      err = uv_udp_open(&u->udp, sock);
+    }
+    if (err == 0) {
+      /* The handle has sock now: udp_server_close closes both. */
+      err = uv_udp_recv_start(&u->udp, on_alloc, on_recv);
+      if (err != 0)
+        log_open_error(addr, err);
+      return err;
+    }
   }
+  platform_close_socket(sock);
+  log_open_error(addr, err);
   return err;
 }
 

@@ -80,6 +80,11 @@ void udp_server_init(udp_server_t *u, uv_loop_t *loop,
  * ends it. */
 int udp_server_open(udp_server_t *u, const struct sockaddr *addr);
 
+/* The same with sock, a UDP socket bound to addr elsewhere (one a service
+ * manager passed): u owns it from here on, failure included. */
+int udp_server_open_socket(udp_server_t *u, uv_os_sock_t sock,
+                           const struct sockaddr *addr);
+
 /* Whether replies leave from the address each datagram was sent to: bound
  * to one address, or on the platform.c socket. */
 int udp_server_replies_from_dst(const udp_server_t *u);

@@ -187,10 +187,21 @@ void proc_spawn(proc_t *p, const char **argv) {
   proc_spawn_io(p, argv, PROC_DEFAULT, PROC_DEFAULT);
 }
 
+/* proc_pass_fds: descriptors 3, 4, ... of the next child. */
+static int pass_fds[PROC_MAX_PASSED_FDS];
+static int pass_count;
+
+void proc_pass_fds(const int *fds, int n) {
+  int i;
+  for (i = 0; i < n && i < PROC_MAX_PASSED_FDS; i++)
+    pass_fds[i] = fds[i];
+  pass_count = i;
+}
+
 void proc_spawn_io(proc_t *p, const char **argv, int in_fd, int out_fd) {
   uv_process_options_t opts;
-  uv_stdio_container_t stdio[3];
-  int err, open = 2;
+  uv_stdio_container_t stdio[3 + PROC_MAX_PASSED_FDS];
+  int err, open = 2, i;
 
   memset(p, 0, sizeof(*p));
   uv_pipe_init(loop, &p->in_pipe, 0);
@@ -218,7 +229,12 @@ void proc_spawn_io(proc_t *p, const char **argv, int in_fd, int out_fd) {
   opts.args = (char **)argv;
   opts.exit_cb = on_exit_cb;
   opts.stdio = stdio;
-  opts.stdio_count = 3;
+  opts.stdio_count = 3 + pass_count;
+  for (i = 0; i < pass_count; i++) {
+    stdio[3 + i].flags = UV_INHERIT_FD;
+    stdio[3 + i].data.fd = pass_fds[i];
+  }
+  pass_count = 0; /* for this child only */
   p->started_ms = uv_now(loop);
   err = uv_spawn(loop, &p->process, &opts);
   if (err != 0) {

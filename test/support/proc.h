@@ -57,6 +57,12 @@ void proc_start(proc_t *p, const char **args);
  * {"sh", "-c", "... exec \"$@\"", "sh", NULL}. */
 void proc_start_via(proc_t *p, const char **launcher, const char **args);
 
+/* The next program started gets fds (at most PROC_MAX_PASSED_FDS of this
+ * process's descriptors) as its descriptors 3, 4, ...: as a service
+ * manager passes sockets. Only that one program. */
+#define PROC_MAX_PASSED_FDS 4
+void proc_pass_fds(const int *fds, int n);
+
 /* Starts any program: argv[0] is the file, looked up in PATH. */
 void proc_spawn(proc_t *p, const char **argv);
 
