@@ -30,6 +30,8 @@ static const char *const fault_names[] = {"flip", "drop", "extra", "close",
 static double json_number(const char *json, const char *key) {
   char pattern[64];
   const char *at;
+  if (json == NULL)
+    fail_msg("no object to find %s in", key);
   snprintf(pattern, sizeof(pattern), "\"%s\":", key);
   at = strstr(json, pattern);
   if (at == NULL)
@@ -361,6 +363,20 @@ static void test_bench_verifies_and_reports(void **state) {
   rate = json_number(bench->out, "msgs_per_s");
   if (rate < 800 || rate > 1200)
     fail_msg("open loop at 1000/s ran at %.0f/s", rate);
+  /* Written on schedule: about as many sent as came back, none held back
+   * by the cap at 1000/s; the service time (from the write) is never more
+   * than the latency from the due time; every connect was timed. */
+  rate = json_number(bench->out, "sent_per_s");
+  if (rate < 900 || rate > 1100)
+    fail_msg("open loop at 1000/s sent %.0f/s", rate);
+  assert_true(json_number(bench->out, "late") <=
+              json_number(bench->out, "sent"));
+  assert_true(json_number(bench->out, "held") == 0);
+  assert_true(json_number(strstr(bench->out, "\"service_us\""), "p50") <=
+              json_number(bench->out, "p50"));
+  assert_true(json_number(strstr(bench->out, "\"service_us\""), "max") <=
+              json_number(bench->out, "max"));
+  assert_true(json_number(strstr(bench->out, "\"connect_us\""), "p50") > 0);
   stop_server(server, SIGINT);
   free(server);
   free(bench);

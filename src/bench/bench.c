@@ -1,5 +1,7 @@
 #include "bench/bench.h"
 
+#include "bench/schedule.h"
+
 #include "base/addr.h"
 #include "base/container_of.h"
 #include "base/log.h"
@@ -18,6 +20,7 @@
 #define BENCH_CONNECTS_IN_FLIGHT 32 /* per loop: spares small backlogs */
 #define BENCH_OPEN_LOOP_MAX_IN_FLIGHT 1024
 #define BENCH_DRAIN_NS 2000000000ULL /* to wait for the last echoes */
+#define BENCH_LATE_NS 1000000ULL     /* written later than this: late */
 #define BENCH_SEED 0x7463706563686fULL
 
 enum { PHASE_CONNECT, PHASE_WARMUP, PHASE_MEASURE, PHASE_DRAIN, PHASE_DONE };
@@ -34,9 +37,12 @@ typedef struct conn_s {
   uint64_t verified;   /* bytes of its stream echoed and checked */
   uint64_t connect_ns; /* when its connect started */
   uint64_t *stamps;    /* ring: send (or due) time of each message in flight */
-  uint32_t head, count, cap;
-  uint64_t next_due; /* open loop */
-  uint64_t interval; /* open loop, ns */
+  uint64_t *written;   /* open loop, ring: when each was handed to the socket */
+  uint32_t head, count, cap; /* message m of the stream is at m % cap */
+  uint64_t queued;           /* messages of its stream given to conn_send */
+  uint64_t started; /* of those, how many have their first byte written */
+  schedule_t due;   /* open loop */
+  uint64_t held_to; /* open loop: messages due by then met a full cap */
   int open;
   int connecting;
   int timed_out;    /* its connect outlived --connect-timeout */
@@ -47,6 +53,9 @@ typedef struct conn_s {
 typedef struct counters_s {
   uint64_t messages;
   uint64_t bytes;
+  uint64_t sent; /* open loop: messages written, late ones, held ones */
+  uint64_t late;
+  uint64_t held;
   uint64_t connected;
   bench_errors_t errors;
 } counters_t;
@@ -66,6 +75,8 @@ struct worker_s {
   uint64_t measure_start, measure_end;
   counters_t counts;
   histogram_t *latency;
+  histogram_t *service; /* open loop only */
+  histogram_t *connect;
   int read_buf_busy;
   char scratch[BENCH_CHUNK]; /* the stream is made here, a chunk at a time */
   char read_buf[BENCH_READ_BUF_SIZE];
@@ -154,6 +165,26 @@ static void on_send(uv_write_t *req, int status) {
   conn_pump(c);
 }
 
+/* Open loop: the messages whose first byte has just been handed to the
+ * socket are written now, for their service time; counted against their
+ * schedule in the measured time. */
+static void stamp_written(conn_t *c, uint64_t now) {
+  worker_t *w = c->worker;
+  uint64_t size = w->config->size;
+  uint64_t upto = (c->sent + size - 1) / size; /* messages begun */
+
+  if (upto > c->queued)
+    upto = c->queued;
+  for (; c->started < upto; c->started++) {
+    uint32_t slot = (uint32_t)(c->started % c->cap);
+    c->written[slot] = now;
+    if (w->phase == PHASE_MEASURE) {
+      w->counts.sent++;
+      w->counts.late += now - c->stamps[slot] > BENCH_LATE_NS;
+    }
+  }
+}
+
 /* Hands the socket what is due of the stream, a chunk at a time, made in
  * the loop's scratch: the part the socket does not take now is queued as a
  * copy, and the next chunk waits for it. So a connection holds at most one
@@ -166,6 +197,8 @@ static void conn_pump(conn_t *c) {
                      ? (size_t)(c->target - c->sent)
                      : BENCH_CHUNK;
     int queued;
+    /* Taken before the write: the echo may be back before it returns. */
+    uint64_t now = c->written != NULL ? uv_hrtime() : 0;
 
     pattern_fill(c->seed, c->sent, w->scratch, len);
     queued = stream_write((uv_stream_t *)&c->tcp, w->scratch, len, on_send);
@@ -179,6 +212,8 @@ static void conn_pump(conn_t *c) {
     }
     c->sent += len;
     c->write_queued = queued > 0;
+    if (c->written != NULL)
+      stamp_written(c, now);
   }
 }
 
@@ -191,6 +226,7 @@ static void conn_send(conn_t *c, uint32_t n, uint64_t stamp) {
     c->stamps[(c->head + c->count) % c->cap] = stamp;
     c->count++;
   }
+  c->queued += n;
   c->target += c->worker->config->size * n;
   conn_pump(c);
 }
@@ -217,13 +253,15 @@ static void complete_messages(conn_t *c, uint64_t before, uint64_t now_ns) {
 
   for (; n > 0 && c->count > 0; n--, done++) {
     uint64_t stamp = c->stamps[c->head];
-    c->head = (c->head + 1) % c->cap;
-    c->count--;
     if (w->phase == PHASE_MEASURE) {
       w->counts.messages++;
       w->counts.bytes += size;
       histogram_record(w->latency, now_ns > stamp ? now_ns - stamp : 0);
+      if (c->written != NULL)
+        histogram_record(w->service, now_ns - c->written[c->head]);
     }
+    c->head = (c->head + 1) % c->cap;
+    c->count--;
   }
   /* Closed loop: each echo makes room for the next message; one write for
    * all the room this read made. */
@@ -236,9 +274,15 @@ static void complete_messages(conn_t *c, uint64_t before, uint64_t now_ns) {
  * that under load messages leave closer to their time than the 1 ms tick
  * allows. */
 static void conn_send_due(conn_t *c, uint64_t now) {
-  while (!c->failed && c->next_due <= now && c->count < c->cap) {
-    conn_send(c, 1, c->next_due);
-    c->next_due += c->interval;
+  while (!c->failed && c->due.next_due <= now) {
+    if (c->count >= c->cap) {
+      c->held_to = now; /* what is due by now waits for room */
+      return;
+    }
+    if (c->due.next_due <= c->held_to && c->worker->phase == PHASE_MEASURE)
+      c->worker->counts.held++;
+    conn_send(c, 1, c->due.next_due);
+    schedule_next(&c->due);
   }
 }
 
@@ -294,6 +338,7 @@ static void on_connect(uv_connect_t *req, int status) {
   } else {
     (void)uv_tcp_nodelay(&c->tcp, 1); /* if it fails, sends only wait */
     w->counts.connected++;
+    histogram_record(w->connect, uv_hrtime() - c->connect_ns);
   }
   connect_more(w);
 }
@@ -351,12 +396,10 @@ static void start_traffic(worker_t *w, uint64_t start) {
     conn_t *c = &w->conns[i];
     if (c->failed)
       continue;
-    if (cfg->rate == 0) {
+    if (cfg->rate == 0)
       conn_send(c, c->cap, start);
-    } else {
-      /* Spread the connections' schedules over one interval. */
-      c->next_due = start + c->interval * i / (w->count ? w->count : 1);
-    }
+    else
+      schedule_init(&c->due, start, cfg->connections, cfg->rate, i, w->count);
   }
 }
 
@@ -464,13 +507,25 @@ static void worker_main(void *arg) {
 
 static void worker_free(worker_t *w) {
   size_t i;
-  for (i = 0; i < w->count; i++)
+  for (i = 0; i < w->count; i++) {
     free(w->conns[i].stamps);
+    free(w->conns[i].written);
+  }
   free(w->conns);
   free(w->latency);
+  free(w->service);
+  free(w->connect);
   uv_mutex_destroy(&w->lock);
   (void)uv_loop_close(&w->loop); /* its handles closed as it ended */
   free(w);
+}
+
+/* A heap histogram, empty; NULL when out of memory. */
+static histogram_t *histogram_new(void) {
+  histogram_t *h = malloc(sizeof(*h));
+  if (h != NULL)
+    histogram_init(h);
+  return h;
 }
 
 static worker_t *worker_new(bench_t *b, size_t first, size_t count,
@@ -488,10 +543,16 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
   w->bench = b;
   w->count = count;
   w->conns = calloc(count ? count : 1, sizeof(*w->conns));
-  w->latency = malloc(sizeof(*w->latency));
-  if (w->conns == NULL || w->latency == NULL || uv_mutex_init(&w->lock) != 0) {
+  w->latency = histogram_new();
+  w->connect = histogram_new();
+  if (rate > 0)
+    w->service = histogram_new();
+  if (w->conns == NULL || w->latency == NULL || w->connect == NULL ||
+      (rate > 0 && w->service == NULL) || uv_mutex_init(&w->lock) != 0) {
     free(w->conns);
     free(w->latency);
+    free(w->connect);
+    free(w->service);
     free(w);
     return NULL;
   }
@@ -499,19 +560,19 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
     uv_mutex_destroy(&w->lock);
     free(w->conns);
     free(w->latency);
+    free(w->connect);
+    free(w->service);
     free(w);
     return NULL;
   }
-  histogram_init(w->latency);
   for (i = 0; i < count; i++) {
     conn_t *c = &w->conns[i];
     c->seed = pattern_seed(BENCH_SEED, first + i);
     c->cap = cap;
     c->stamps = malloc(sizeof(*c->stamps) * cap);
-    if (rate > 0) /* each connection's share of the total rate */
-      c->interval =
-          (uint64_t)(1e9 * (double)cfg->connections / (double)cfg->rate);
-    if (c->stamps == NULL) {
+    if (rate > 0)
+      c->written = malloc(sizeof(*c->written) * cap);
+    if (c->stamps == NULL || (rate > 0 && c->written == NULL)) {
       w->count = i;
       worker_free(w);
       return NULL;
@@ -695,6 +756,8 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   memset(&b, 0, sizeof(b));
   memset(result, 0, offsetof(bench_result_t, latency));
   histogram_init(&result->latency);
+  histogram_init(&result->service);
+  histogram_init(&result->connect);
   b.config = cfg;
   err = resolve(&b);
   if (err != 0)
@@ -749,9 +812,15 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     (void)uv_thread_join(&w->thread); /* it was started: cannot fail */
     result->messages += w->counts.messages;
     result->bytes += w->counts.bytes;
+    result->sent += w->counts.sent;
+    result->late += w->counts.late;
+    result->held += w->counts.held;
     result->connected += w->counts.connected;
     add_errors(&result->errors, &w->counts.errors);
     histogram_merge(&result->latency, w->latency);
+    histogram_merge(&result->connect, w->connect);
+    if (w->service != NULL)
+      histogram_merge(&result->service, w->service);
     if (w->measure_end > w->measure_start)
       result->seconds += (double)(w->measure_end - w->measure_start) / 1e9;
     worker_free(w);

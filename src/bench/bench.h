@@ -5,8 +5,9 @@
  *
  * Memory does not grow with the message size: streams are made and checked
  * BENCH_CHUNK bytes at a time, and a connection holds at most one chunk
- * queued plus 8 bytes per message in flight; each loop holds about
- * 256 KiB (buffers and a histogram). */
+ * queued plus 8 bytes per message in flight (16 in open loop); each loop
+ * holds about 320 KiB (buffers and two histograms), 58 KiB more for each
+ * further histogram its mode keeps. */
 #ifndef TCPECHO_BENCH_H
 #define TCPECHO_BENCH_H
 
@@ -43,6 +44,9 @@ typedef struct bench_errors_s {
 
 typedef struct bench_result_s {
   uint64_t messages;    /* round trips completed in the measured time */
+  uint64_t sent;        /* open loop: messages written in the measured time */
+  uint64_t late;        /* of those, written over 1 ms after they were due */
+  uint64_t held;        /* of those, held back by the in-flight cap */
   uint64_t bytes;       /* their bytes, each way */
   double seconds;       /* measured time */
   double setup_seconds; /* connecting every connection */
@@ -51,6 +55,8 @@ typedef struct bench_result_s {
   bench_errors_t errors;
   histogram_t latency; /* ns; closed loop: from send, open loop: from when
                           the message was due */
+  histogram_t service; /* ns; open loop: from when the message was written */
+  histogram_t connect; /* ns; each connect, from its start to established */
 } bench_result_t;
 
 /* Runs the whole benchmark; fills result (heap-allocate it: it holds a

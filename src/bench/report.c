@@ -23,6 +23,78 @@ static double percentile_us(const histogram_t *h, double p) {
   return (double)histogram_percentile(h, p) / 1000.0;
 }
 
+/* "key":{"min":..,"p50":..,...,"mean":..}, in microseconds. */
+static void json_latency(FILE *out, const char *key, const histogram_t *h) {
+  fprintf(out,
+          ",\"%s\":{\"min\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
+          "\"p99_9\":%.3f,\"max\":%.3f,\"mean\":%.3f}",
+          key, percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
+          percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100),
+          histogram_mean(h) / 1000.0);
+}
+
+/* The open loop's schedule against what went out, in the measured time. */
+static void json_open_loop(FILE *out, const bench_result_t *r, double secs) {
+  json_latency(out, "service_us", &r->service);
+  fprintf(out,
+          ",\"sent\":%llu,\"sent_per_s\":%.1f,\"late\":%llu,"
+          "\"held\":%llu",
+          (unsigned long long)r->sent, (double)r->sent / secs,
+          (unsigned long long)r->late, (unsigned long long)r->held);
+}
+
+static void json_report(FILE *out, const bench_config_t *cfg,
+                        const bench_result_t *r) {
+  const histogram_t *h = &r->latency;
+  const histogram_t *ch = &r->connect;
+  double secs = r->seconds > 0 ? r->seconds : 1;
+  const bench_errors_t *e = &r->errors;
+
+  json_string(out, cfg->host);
+  fprintf(out,
+          ",\"port\":%d,\"connections\":%llu,"
+          "\"connected\":%llu,\"size\":%llu,\"pipeline\":%llu,"
+          "\"rate\":%llu,\"threads\":%llu,\"setup_s\":%.6f,"
+          "\"seconds\":%.6f,\"messages\":%llu,\"bytes\":%llu,"
+          "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f",
+          cfg->port, (unsigned long long)cfg->connections,
+          (unsigned long long)r->connected, (unsigned long long)cfg->size,
+          (unsigned long long)cfg->pipeline, (unsigned long long)cfg->rate,
+          (unsigned long long)r->threads, r->setup_seconds, r->seconds,
+          (unsigned long long)r->messages, (unsigned long long)r->bytes,
+          (double)r->messages / secs, (double)r->bytes / secs / 1e6);
+  json_latency(out, "latency_us", h);
+  fprintf(out, ",\"connect_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}",
+          percentile_us(ch, 50), percentile_us(ch, 99), percentile_us(ch, 100));
+  if (cfg->rate > 0)
+    json_open_loop(out, r, secs);
+  fprintf(out,
+          ",\"errors\":{\"total\":%llu,\"connect\":%llu,\"corrupted\":%llu,"
+          "\"extra\":%llu,\"missing\":%llu,\"early_close\":%llu,"
+          "\"local\":%llu}}\n",
+          (unsigned long long)bench_error_count(e),
+          (unsigned long long)e->connect, (unsigned long long)e->corrupted,
+          (unsigned long long)e->extra, (unsigned long long)e->missing,
+          (unsigned long long)e->early_close, (unsigned long long)e->local);
+}
+
+/* Open loop: the service time beside the latency above, and the schedule
+ * against what went out. */
+static void text_open_loop(FILE *out, const bench_config_t *cfg,
+                           const bench_result_t *r, double secs) {
+  const histogram_t *h = &r->service;
+  fprintf(out,
+          "service:  min %.1f us, p50 %.1f us, p90 %.1f us, p99 %.1f us, "
+          "p99.9 %.1f us, max %.1f us (from write)\n",
+          percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
+          percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100));
+  fprintf(out,
+          "schedule: %.0f msg/s sent of %llu requested, %llu late (over "
+          "1 ms), %llu held back by the in-flight cap\n",
+          (double)r->sent / secs, (unsigned long long)cfg->rate,
+          (unsigned long long)r->late, (unsigned long long)r->held);
+}
+
 void bench_report(FILE *out, const bench_config_t *cfg,
                   const bench_result_t *r) {
   const histogram_t *h = &r->latency;
@@ -31,31 +103,7 @@ void bench_report(FILE *out, const bench_config_t *cfg,
   char target[ADDR_STR_SIZE + 256];
 
   if (cfg->json) {
-    json_string(out, cfg->host);
-    fprintf(out,
-            ",\"port\":%d,\"connections\":%llu,"
-            "\"connected\":%llu,\"size\":%llu,\"pipeline\":%llu,"
-            "\"rate\":%llu,\"threads\":%llu,\"setup_s\":%.6f,"
-            "\"seconds\":%.6f,\"messages\":%llu,\"bytes\":%llu,"
-            "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"latency_us\":{"
-            "\"min\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
-            "\"p99_9\":%.3f,\"max\":%.3f,\"mean\":%.3f},\"errors\":{"
-            "\"total\":%llu,\"connect\":%llu,\"corrupted\":%llu,"
-            "\"extra\":%llu,\"missing\":%llu,\"early_close\":%llu,"
-            "\"local\":%llu}}\n",
-            cfg->port, (unsigned long long)cfg->connections,
-            (unsigned long long)r->connected, (unsigned long long)cfg->size,
-            (unsigned long long)cfg->pipeline, (unsigned long long)cfg->rate,
-            (unsigned long long)r->threads, r->setup_seconds, r->seconds,
-            (unsigned long long)r->messages, (unsigned long long)r->bytes,
-            (double)r->messages / secs, (double)r->bytes / secs / 1e6,
-            percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
-            percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100),
-            histogram_mean(h) / 1000.0,
-            (unsigned long long)bench_error_count(e),
-            (unsigned long long)e->connect, (unsigned long long)e->corrupted,
-            (unsigned long long)e->extra, (unsigned long long)e->missing,
-            (unsigned long long)e->early_close, (unsigned long long)e->local);
+    json_report(out, cfg, r);
     return;
   }
   addr_format_target(cfg->host, cfg->port, target, sizeof(target));
@@ -82,6 +130,12 @@ void bench_report(FILE *out, const bench_config_t *cfg,
           "p99.9 %.1f us, max %.1f us\n",
           percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
           percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100));
+  if (cfg->rate > 0)
+    text_open_loop(out, cfg, r, secs);
+  /* After the message latencies, which scripts find by their first p50. */
+  fprintf(out, "connect:  p50 %.1f us, p99 %.1f us, max %.1f us\n",
+          percentile_us(&r->connect, 50), percentile_us(&r->connect, 99),
+          percentile_us(&r->connect, 100));
   fprintf(out,
           "errors:   %llu (connect %llu, corrupted %llu, extra %llu, "
           "missing %llu, early close %llu, local %llu)\n",
