@@ -216,6 +216,7 @@ static int run_bench(const options_t *opts) {
   config.rate = opts->rate;
   config.threads = threads_wanted(opts);
   config.connect_timeout_ms = opts->connect_timeout_ms;
+  config.churn = opts->churn ? opts->count : 0;
   config.json = opts->json;
   /* The live line is for people watching a terminal, not for logs. */
   config.live = !opts->json && !opts->quiet && uv_guess_handle(2) == UV_TTY;

@@ -49,8 +49,8 @@ static const opt_spec_t opt_table[] = {
      0},
     {"close-after", 't', KIND_SECONDS, MODE_CLIENT, FIELD(close_after_ms), 0,
      OPTIONS_MAX_SECONDS, 0},
-    {"count", 'n', KIND_UINT, MODE_PING, FIELD(count), 0, 1000000000000ULL,
-     MODE_PING},
+    {"count", 'n', KIND_UINT, MODE_PING | MODE_BENCH, FIELD(count), 0,
+     1000000000000ULL, MODE_PING},
     {"forever", 0, KIND_FLAG, MODE_PING, NO_FIELD, 0, 0, MODE_PING},
     {"interval", 'i', KIND_SECONDS, MODE_PING, FIELD(interval_ms), 0,
      OPTIONS_MAX_SECONDS, 0},
@@ -80,6 +80,7 @@ static const opt_spec_t opt_table[] = {
     {"rate", 'r', KIND_UINT, MODE_BENCH, FIELD(rate), 0, 1000000000, 0},
     {"threads", 'T', KIND_THREADS, MODE_SERVER | MODE_BENCH, FIELD(threads), 1,
      256, 0},
+    {"churn", 0, KIND_FLAG, MODE_BENCH, FIELD(churn), 0, 0, 0},
     {"json", 0, KIND_FLAG, MODE_BENCH, FIELD(json), 0, 0, 0},
     {"hgrm", 0, KIND_STRING, MODE_BENCH, FIELD(hgrm_path), 0, 0, 0},
     {"help", 'h', KIND_HELP, ANY_MODE, NO_FIELD, 0, 0, 0},
@@ -105,7 +106,7 @@ static const char usage_text[] =
     "       tcpecho --bench [--host ADDR] [--port N] [--connections C]\n"
     "                       [--size BYTES] [--pipeline P] [--duration S]\n"
     "                       [--warmup S] [--rate MSGS_PER_S]\n"
-    "                       [--threads N|auto]\n"
+    "                       [--churn [--count N]] [--threads N|auto]\n"
     "                       [--json] [--hgrm FILE] [--quiet] [--verbose]\n"
     "                       [--connect-timeout S]\n"
     "\n"
@@ -151,7 +152,8 @@ static const char usage_text[] =
     "beyondyyh\")\n"
     "  -t, --close-after S        close the connection after this long\n"
     "                             (default: 10)\n"
-    "  -n, --count N              ping: N round trips, then a summary\n"
+    "  -n, --count N              ping: N round trips, then a summary;\n"
+    "                             bench --churn: messages per session\n"
     "      --forever              ping until interrupted (same as -n 0)\n"
     "  -i, --interval S           ping: time between round trips (default: "
     "1)\n"
@@ -170,6 +172,8 @@ static const char usage_text[] =
     "  -d, --duration S           measured time (default: 10)\n"
     "      --warmup S             unmeasured time first (default: 1)\n"
     "  -r, --rate N               open loop: N messages/s in all\n"
+    "      --churn                each connection loops: connect, --count\n"
+    "                             messages (default: 1) echoed, close\n"
     "      --json                 print one JSON object as the report\n"
     "      --hgrm FILE            write the latency distribution to FILE\n"
     "                             (HdrHistogram's text, microseconds)\n"
@@ -435,6 +439,20 @@ static options_result_t misplaced(const options_t *o, const opt_spec_t *spec,
               mode_names(spec->applies_to));
 }
 
+/* --churn's sessions: --count messages each (default 1), closed loop. */
+static options_result_t check_bench(options_t *o, unsigned long long seen,
+                                    char *err, size_t err_size) {
+  if (find_seen(seen, MODE_PING) != NULL && !o->churn)
+    return fail(err, err_size, "--count needs --churn with --bench");
+  if (o->churn && o->rate > 0)
+    return fail(err, err_size, "--churn and --rate cannot be used together");
+  if (o->churn && find_seen(seen, MODE_PING) != NULL && o->count == 0)
+    return fail(err, err_size, "--count must be more than 0 with --churn");
+  if (o->churn && o->count == 0)
+    o->count = 1;
+  return OPTIONS_RUN;
+}
+
 static options_result_t check(options_t *o, unsigned long long seen, char *err,
                               size_t err_size) {
   options_result_t r = settle_mode(o, seen, err, err_size);
@@ -449,6 +467,8 @@ static options_result_t check(options_t *o, unsigned long long seen, char *err,
   if (o->mode != MODE_SERVER && o->port == 0)
     return fail(err, err_size, "invalid port '0' for %s: expected 1 to 65535",
                 o->mode == MODE_BENCH ? "--bench" : "--client");
+  if (o->mode == MODE_BENCH)
+    return check_bench(o, seen, err, err_size);
   return OPTIONS_RUN;
 }
 

@@ -40,7 +40,8 @@ typedef struct options_s {
   const char *message;
   size_t message_len;
   unsigned long long close_after_ms;
-  unsigned long long count; /* ping: round trips; 0: until interrupted */
+  unsigned long long count; /* ping: round trips; 0: until interrupted;
+                               bench --churn: messages per session */
   unsigned long long interval_ms;
   unsigned long long timeout_ms; /* ping: per round trip; pipe: no progress */
 
@@ -64,6 +65,7 @@ typedef struct options_s {
   unsigned long long duration_ms;
   unsigned long long warmup_ms;
   unsigned long long rate; /* messages per second in all; 0: closed loop */
+  int churn; /* each connection loops connect, --count messages, close */
   int json;
   const char *hgrm_path; /* write the latency distribution here */
 } options_t;

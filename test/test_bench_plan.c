@@ -1,5 +1,5 @@
 /* The load generator's pure plans: the open loop's schedule in exact
- * nanoseconds. */
+ * nanoseconds, the churn session's messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,10 +63,28 @@ static void test_schedule_spreads_connections(void **state) {
               s.next_due < 1000000000000000ULL);
 }
 
+/* A churn session sends its messages, no more, as room allows; it is over
+ * when every byte of them is back, not before. */
+static void test_churn_session(void **state) {
+  (void)state;
+  assert_int_equal(churn_more(1, 0, 1), 1);
+  assert_int_equal(churn_more(1, 1, 1), 0);
+  assert_int_equal(churn_more(10, 0, 4), 4); /* -P 4: four at first */
+  assert_int_equal(churn_more(10, 4, 2), 2); /* two echoed: two more */
+  assert_int_equal(churn_more(10, 9, 3), 1); /* the last one only */
+  assert_int_equal(churn_more(10, 10, 3), 0);
+  assert_int_equal(churn_more(10, 12, 3), 0); /* never wraps */
+  assert_false(churn_session_echoed(3, 100, 0));
+  assert_false(churn_session_echoed(3, 100, 299));
+  assert_true(churn_session_echoed(3, 100, 300));
+  assert_false(churn_session_echoed(3, 100, 301));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schedule_does_not_drift),
       cmocka_unit_test(test_schedule_spreads_connections),
+      cmocka_unit_test(test_churn_session),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

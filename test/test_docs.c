@@ -370,6 +370,7 @@ static void check_synopsis_argv(char **tok, int n, char **extra, int n_extra) {
 typedef struct {
   char *text;
   int optional; /* inside [ ] */
+  int depth;    /* how many [ ] deep: 2 in "[--churn [--count N]]" */
 } syn_tok_t;
 
 static void check_synopsis_form(char *form) {
@@ -388,6 +389,7 @@ static void check_synopsis_form(char *form) {
         closes++;
       }
       tok[n].text = t;
+      tok[n].depth = depth;
       tok[n++].optional = depth > 0;
       depth -= closes;
     }
@@ -420,13 +422,19 @@ static void check_synopsis_form(char *form) {
   }
   check_synopsis_argv(req, n_req, NULL, 0);
   for (i = 0; i < n; i++) {
-    int j = i + 1;
+    int j = i + 1, k = i - 1;
     if (!tok[i].optional || tok[i].text[0] != '-')
       continue;
     while (j < n && tok[j].optional && tok[j].text[0] != '-')
       j++;
-    for (m = 0; m < j - i; m++)
-      alt[m] = tok[i + m].text;
+    m = 0;
+    /* An option nested in another's brackets comes with that one. */
+    while (k >= 0 && !(tok[k].depth < tok[i].depth && tok[k].text[0] == '-'))
+      k--;
+    if (tok[i].depth > 1 && k >= 0)
+      alt[m++] = tok[k].text;
+    for (k = i; k < j; k++)
+      alt[m++] = tok[k].text;
     check_synopsis_argv(req, n_req, alt, m);
   }
 }

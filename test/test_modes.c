@@ -13,6 +13,7 @@
 #include "base/platform.h"
 #include "fake_server.h"
 #include "proc.h"
+#include "server_log.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -382,6 +383,89 @@ static void test_bench_verifies_and_reports(void **state) {
   free(bench);
 }
 
+/* --churn against tcpecho's server: every session connects, has its
+ * messages echoed and verified, is closed by the server after ours, and
+ * the counts add up on both sides. */
+static void test_bench_churn(void **state) {
+  proc_t *server = malloc(sizeof(*server)), *bench = malloc(sizeof(*bench));
+  const char *qq[] = {"-qq", NULL};
+  char port_s[16];
+  const char *args[] = {
+      "-b", "-H",      "127.0.0.1", "-p",  port_s,   "-C", "4",  "-T",
+      "2",  "--churn", "-n",        "3",   "-P",     "2",  "-S", "100",
+      "-d", "0.5",     "--warmup",  "0.1", "--json", NULL};
+  const char *text[] = {"-b",      "-H", "127.0.0.1", "-p", port_s,
+                        "--churn", "-d", "0.3",       NULL};
+  double opened, completed, sessions;
+  summary_t sum;
+  (void)state;
+
+  snprintf(port_s, sizeof(port_s), "%d", start_server(server, "127.0.0.1", qq));
+  proc_start(bench, args);
+  wait_exit(bench, 0);
+  assert_true(json_number(bench->out, "total") == 0);
+  assert_true(json_number(bench->out, "per_session") == 3);
+  opened = json_number(bench->out, "opened");
+  completed = json_number(bench->out, "completed");
+  sessions = json_number(bench->out, "sessions");
+  /* Many sessions, each slot with at most one unfinished at the end; the
+   * measured ones among those completed. */
+  if (sessions < 50 || completed > opened || opened - completed > 4 ||
+      sessions > completed)
+    fail_msg("sessions do not add up:\n%s", bench->out);
+  assert_true(json_number(bench->out, "sessions_per_s") > 0);
+  /* Three messages a session: the measured messages are those of the
+   * measured sessions, give or take the sessions under way at either end
+   * of the measured time (one per slot at each). */
+  if (json_number(bench->out, "messages") < 3 * (sessions - 4) ||
+      json_number(bench->out, "messages") > 3 * (sessions + 8))
+    fail_msg("messages are not 3 per session:\n%s", bench->out);
+  assert_true(json_number(strstr(bench->out, "\"session_us\""), "p50") >=
+              json_number(bench->out, "p50"));
+  /* Each session three 100-byte messages: the bytes are whole messages. */
+  assert_true(json_number(bench->out, "bytes") ==
+              100 * json_number(bench->out, "messages"));
+
+  proc_start(bench, text);
+  wait_exit(bench, 0);
+  assert_non_null(strstr(bench->out, "1 connection, 64-byte messages, churn, "
+                                     "1 per session, in flight 1, 1 thread"));
+  assert_non_null(strstr(bench->out, "\nsessions: "));
+  assert_non_null(strstr(bench->out, "\nsession:  min "));
+  opened += strtod(strstr(bench->out, "sessions/s; ") + 12, NULL);
+  stop_server(server, SIGINT);
+  /* The server saw every connection made; a connect still under way when
+   * a run ended may have reached it too (one slot per connection). */
+  assert_true(parse_summary(server->err, &sum));
+  if ((double)sum.served < opened || (double)sum.served > opened + 4 + 1 ||
+      sum.errors != 0)
+    fail_msg("server served %llu sessions (%llu errors), bench made %.0f",
+             sum.served, sum.errors, opened);
+  free(server);
+  free(bench);
+}
+
+static void test_bench_churn_usage(void **state) {
+  proc_t *bench = malloc(sizeof(*bench));
+  const char *no_churn[] = {"-b", "-n", "3", NULL};
+  const char *with_rate[] = {"-b", "--churn", "-r", "100", NULL};
+  const char *zero[] = {"-b", "--churn", "-n", "0", NULL};
+  (void)state;
+
+  proc_start(bench, no_churn);
+  wait_exit(bench, 2);
+  assert_non_null(strstr(bench->err, "--count needs --churn with --bench"));
+  proc_start(bench, with_rate);
+  wait_exit(bench, 2);
+  assert_non_null(
+      strstr(bench->err, "--churn and --rate cannot be used together"));
+  proc_start(bench, zero);
+  wait_exit(bench, 2);
+  assert_non_null(
+      strstr(bench->err, "--count must be more than 0 with --churn"));
+  free(bench);
+}
+
 static void test_bench_detects_faults(void **state) {
   static const char *const kind[] = {"corrupted", "corrupted", "extra",
                                      "early_close"};
@@ -503,6 +587,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_stdin_detects_faults, proc_kill_all),
       cmocka_unit_test_teardown(test_stdin_interrupted, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_verifies_and_reports, proc_kill_all),
+      cmocka_unit_test_teardown(test_bench_churn, proc_kill_all),
+      cmocka_unit_test_teardown(test_bench_churn_usage, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_detects_faults, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_writes_hgrm, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_connection_refused, proc_kill_all),

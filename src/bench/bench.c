@@ -30,7 +30,10 @@ typedef struct worker_s worker_t;
 typedef struct conn_s {
   uv_tcp_t tcp;
   uv_connect_t connect_req;
+  uv_shutdown_t shutdown_req; /* churn: the session's end */
   worker_t *worker;
+  uint64_t index;   /* of the connection in the run: its streams' seeds */
+  uint64_t session; /* churn: sessions begun on this slot before this one */
   uint64_t seed;
   uint64_t target;     /* bytes of its stream due to be sent so far */
   uint64_t sent;       /* bytes of its stream handed to the socket */
@@ -47,6 +50,7 @@ typedef struct conn_s {
   int connecting;
   int timed_out;    /* its connect outlived --connect-timeout */
   int write_queued; /* a chunk waits in libuv: the next one waits for it */
+  int shut;         /* churn: every echo back, our end is shut */
   int failed;
 } conn_t;
 
@@ -56,6 +60,9 @@ typedef struct counters_s {
   uint64_t sent; /* open loop: messages written, late ones, held ones */
   uint64_t late;
   uint64_t held;
+  uint64_t sessions; /* churn: completed in the measured time */
+  uint64_t opened;
+  uint64_t completed;
   uint64_t connected;
   bench_errors_t errors;
 } counters_t;
@@ -77,6 +84,7 @@ struct worker_s {
   histogram_t *latency;
   histogram_t *service; /* open loop only */
   histogram_t *connect;
+  histogram_t *session; /* churn only */
   int read_buf_busy;
   char scratch[BENCH_CHUNK]; /* the stream is made here, a chunk at a time */
   char read_buf[BENCH_READ_BUF_SIZE];
@@ -103,9 +111,30 @@ uint64_t bench_error_count(const bench_errors_t *e) {
          e->local;
 }
 
+static void conn_dial(conn_t *c);
+
+static int sending(const worker_t *w) {
+  return w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE;
+}
+
+/* Churn: the slot's next session, on a new connection with a stream of its
+ * own. */
+static void session_next(conn_t *c) {
+  c->session++;
+  c->seed = pattern_seed(BENCH_SEED + c->session, c->index);
+  c->target = c->sent = c->verified = 0;
+  c->head = c->count = 0;
+  c->queued = c->started = 0;
+  c->timed_out = c->write_queued = c->shut = 0;
+  conn_dial(c);
+}
+
 static void on_conn_closed(uv_handle_t *handle) {
   conn_t *c = container_of(handle, conn_t, tcp);
-  c->worker->open_conns--;
+  worker_t *w = c->worker;
+  w->open_conns--;
+  if (w->config->churn > 0 && !c->failed && sending(w))
+    session_next(c);
 }
 
 static void conn_close(conn_t *c) {
@@ -265,9 +294,41 @@ static void complete_messages(conn_t *c, uint64_t before, uint64_t now_ns) {
   }
   /* Closed loop: each echo makes room for the next message; one write for
    * all the room this read made. */
-  if (done > 0 && w->config->rate == 0 &&
-      (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
+  if (done > 0 && w->config->churn > 0 && sending(w))
+    conn_send(c, (uint32_t)churn_more(w->config->churn, c->queued, done),
+              now_ns);
+  else if (done > 0 && w->config->rate == 0 && sending(w))
     conn_send(c, done, now_ns);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  conn_t *c = container_of(req, conn_t, shutdown_req);
+  if (status < 0 && status != UV_ECANCELED)
+    conn_fail(c, &c->worker->counts.errors.early_close);
+}
+
+/* Churn: every message of the session came back: our end is shut, and the
+ * session ends when the server closes its end (on_read). */
+static void session_echoed(conn_t *c) {
+  int err = uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown);
+  if (err < 0) {
+    conn_fail(c, &c->worker->counts.errors.early_close);
+    return;
+  }
+  c->shut = 1;
+}
+
+/* Churn: the server closed after echoing all, and nothing more: the
+ * session is verified from connect to close. The first session of each
+ * slot, connected before the clock started, is not timed. */
+static void session_done(conn_t *c) {
+  worker_t *w = c->worker;
+  w->counts.completed++;
+  if (w->phase == PHASE_MEASURE && c->session > 0) {
+    w->counts.sessions++;
+    histogram_record(w->session, uv_hrtime() - c->connect_ns);
+  }
+  conn_close(c); /* and on_conn_closed begins the next */
 }
 
 /* Open loop: sends what is due on one connection; from its reads too, so
@@ -303,11 +364,16 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         uint64_t now = uv_hrtime();
         c->verified += (uint64_t)nread;
         complete_messages(c, before, now);
-        if (w->config->rate > 0 &&
-            (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
+        if (w->config->rate > 0 && sending(w))
           conn_send_due(c, now);
+        if (w->config->churn > 0 && !c->shut && !c->failed &&
+            churn_session_echoed(w->config->churn, w->config->size,
+                                 c->verified))
+          session_echoed(c);
       }
     }
+  } else if (nread == UV_EOF && c->shut && c->verified == c->sent) {
+    session_done(c);
   } else if (nread < 0) {
     conn_fail(c, &w->counts.errors.early_close);
   }
@@ -325,6 +391,8 @@ static void on_connect(uv_connect_t *req, int status) {
 
   w->connecting--;
   c->connecting = 0;
+  if (w->phase == PHASE_DONE)
+    return; /* churn: closed at the end of the run, not a failure */
   if (c->timed_out)
     status = UV_ETIMEDOUT; /* closed by check_connects */
   if (status == 0)
@@ -337,46 +405,51 @@ static void on_connect(uv_connect_t *req, int status) {
     conn_fail(c, &w->counts.errors.connect);
   } else {
     (void)uv_tcp_nodelay(&c->tcp, 1); /* if it fails, sends only wait */
-    w->counts.connected++;
     histogram_record(w->connect, uv_hrtime() - c->connect_ns);
+    w->counts.opened++;
+    if (c->session == 0)
+      w->counts.connected++;
+    else if (sending(w)) /* churn: the next session starts at once */
+      conn_send(c, (uint32_t)churn_more(w->config->churn, 0, c->cap),
+                uv_hrtime());
   }
-  connect_more(w);
+  if (w->phase == PHASE_CONNECT)
+    connect_more(w);
+}
+
+/* Starts c's connect; a failure to start is counted at once. */
+static void conn_dial(conn_t *c) {
+  worker_t *w = c->worker;
+  int err;
+  /* No socket is made until the connect: a TCP init cannot fail. */
+  (void)uv_tcp_init(&w->loop, &c->tcp);
+  c->open = 1;
+  w->open_conns++;
+  c->connect_ns = uv_hrtime();
+  err = uv_tcp_connect(&c->connect_req, &c->tcp,
+                       (const struct sockaddr *)&w->bench->addr, on_connect);
+  if (err == 0) {
+    w->connecting++;
+    c->connecting = 1;
+  } else if (is_local_error(err)) {
+    local_fail(c, err);
+  } else {
+    conn_fail(c, &w->counts.errors.connect);
+  }
 }
 
 /* Keeps a few connects in flight, so that a small listen backlog is not
  * overrun into SYN retries; stops the loop when all have been tried. */
 static void connect_more(worker_t *w) {
-  bench_t *b = w->bench;
-  while (w->connecting < BENCH_CONNECTS_IN_FLIGHT &&
-         w->next_connect < w->count) {
-    conn_t *c = &w->conns[w->next_connect++];
-    int err;
-    c->worker = w;
-    /* No socket is made until the connect: a TCP init cannot fail. */
-    (void)uv_tcp_init(&w->loop, &c->tcp);
-    c->open = 1;
-    w->open_conns++;
-    c->connect_ns = uv_hrtime();
-    err = uv_tcp_connect(&c->connect_req, &c->tcp,
-                         (const struct sockaddr *)&b->addr, on_connect);
-    if (err == 0) {
-      w->connecting++;
-      c->connecting = 1;
-    } else if (is_local_error(err)) {
-      local_fail(c, err);
-    } else {
-      conn_fail(c, &w->counts.errors.connect);
-    }
-  }
+  while (w->connecting < BENCH_CONNECTS_IN_FLIGHT && w->next_connect < w->count)
+    conn_dial(&w->conns[w->next_connect++]);
   if (w->connecting == 0 && w->next_connect == w->count)
     uv_stop(&w->loop);
 }
 
 /* --connect-timeout: a connect still pending past it is given up, as a
  * host that drops SYNs would otherwise hold the run for minutes. */
-static void check_connects(uv_timer_t *timer) {
-  worker_t *w = container_of(timer, worker_t, tick);
-  uint64_t now = uv_hrtime();
+static void check_connect_times(worker_t *w, uint64_t now) {
   uint64_t limit = w->config->connect_timeout_ms * 1000000ULL;
   size_t i;
 
@@ -389,6 +462,10 @@ static void check_connects(uv_timer_t *timer) {
   }
 }
 
+static void check_connects(uv_timer_t *timer) {
+  check_connect_times(container_of(timer, worker_t, tick), uv_hrtime());
+}
+
 static void start_traffic(worker_t *w, uint64_t start) {
   const bench_config_t *cfg = w->config;
   size_t i;
@@ -396,7 +473,9 @@ static void start_traffic(worker_t *w, uint64_t start) {
     conn_t *c = &w->conns[i];
     if (c->failed)
       continue;
-    if (cfg->rate == 0)
+    if (cfg->churn > 0)
+      conn_send(c, (uint32_t)churn_more(cfg->churn, 0, c->cap), start);
+    else if (cfg->rate == 0)
       conn_send(c, c->cap, start);
     else
       schedule_init(&c->due, start, cfg->connections, cfg->rate, i, w->count);
@@ -468,8 +547,10 @@ static void on_tick(uv_timer_t *timer) {
     w->measure_end = now;
     stop_sending(w);
   }
-  if (cfg->rate > 0 && (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
+  if (cfg->rate > 0 && sending(w))
     send_due(w, now);
+  if (cfg->churn > 0 && sending(w))
+    check_connect_times(w, now); /* churn connects all the time */
   if (w->phase == PHASE_DRAIN &&
       (all_echoed(w) || now >= w->measure_end + BENCH_DRAIN_NS))
     worker_finish(w);
@@ -515,6 +596,7 @@ static void worker_free(worker_t *w) {
   free(w->latency);
   free(w->service);
   free(w->connect);
+  free(w->session);
   uv_mutex_destroy(&w->lock);
   (void)uv_loop_close(&w->loop); /* its handles closed as it ended */
   free(w);
@@ -547,12 +629,16 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
   w->connect = histogram_new();
   if (rate > 0)
     w->service = histogram_new();
+  if (cfg->churn > 0)
+    w->session = histogram_new();
   if (w->conns == NULL || w->latency == NULL || w->connect == NULL ||
-      (rate > 0 && w->service == NULL) || uv_mutex_init(&w->lock) != 0) {
+      (rate > 0 && w->service == NULL) ||
+      (cfg->churn > 0 && w->session == NULL) || uv_mutex_init(&w->lock) != 0) {
     free(w->conns);
     free(w->latency);
     free(w->connect);
     free(w->service);
+    free(w->session);
     free(w);
     return NULL;
   }
@@ -562,11 +648,14 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
     free(w->latency);
     free(w->connect);
     free(w->service);
+    free(w->session);
     free(w);
     return NULL;
   }
   for (i = 0; i < count; i++) {
     conn_t *c = &w->conns[i];
+    c->worker = w;
+    c->index = first + i;
     c->seed = pattern_seed(BENCH_SEED, first + i);
     c->cap = cap;
     c->stamps = malloc(sizeof(*c->stamps) * cap);
@@ -758,6 +847,7 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   histogram_init(&result->latency);
   histogram_init(&result->service);
   histogram_init(&result->connect);
+  histogram_init(&result->session);
   b.config = cfg;
   err = resolve(&b);
   if (err != 0)
@@ -815,12 +905,17 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     result->sent += w->counts.sent;
     result->late += w->counts.late;
     result->held += w->counts.held;
+    result->sessions += w->counts.sessions;
+    result->opened += w->counts.opened;
+    result->completed += w->counts.completed;
     result->connected += w->counts.connected;
     add_errors(&result->errors, &w->counts.errors);
     histogram_merge(&result->latency, w->latency);
     histogram_merge(&result->connect, w->connect);
     if (w->service != NULL)
       histogram_merge(&result->service, w->service);
+    if (w->session != NULL)
+      histogram_merge(&result->session, w->session);
     if (w->measure_end > w->measure_start)
       result->seconds += (double)(w->measure_end - w->measure_start) / 1e9;
     worker_free(w);

@@ -28,6 +28,7 @@ typedef struct bench_config_s {
   uint64_t rate;    /* messages per second in all; 0: closed loop */
   uint64_t threads; /* event loops, each on its own thread */
   uint64_t connect_timeout_ms;
+  uint64_t churn; /* messages per session, each on a new connection; 0: off */
   int json;
   int live; /* a progress line each second on stderr */
 } bench_config_t;
@@ -47,6 +48,9 @@ typedef struct bench_result_s {
   uint64_t sent;        /* open loop: messages written in the measured time */
   uint64_t late;        /* of those, written over 1 ms after they were due */
   uint64_t held;        /* of those, held back by the in-flight cap */
+  uint64_t sessions;    /* churn: sessions completed in the measured time */
+  uint64_t opened;      /* churn: connections made, the first ones too */
+  uint64_t completed;   /* churn: of those, sessions completed and verified */
   uint64_t bytes;       /* their bytes, each way */
   double seconds;       /* measured time */
   double setup_seconds; /* connecting every connection */
@@ -57,6 +61,7 @@ typedef struct bench_result_s {
                           the message was due */
   histogram_t service; /* ns; open loop: from when the message was written */
   histogram_t connect; /* ns; each connect, from its start to established */
+  histogram_t session; /* ns; churn: from connect to the server's close */
 } bench_result_t;
 
 /* Runs the whole benchmark; fills result (heap-allocate it: it holds a

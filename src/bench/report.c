@@ -43,6 +43,19 @@ static void json_open_loop(FILE *out, const bench_result_t *r, double secs) {
           (unsigned long long)r->late, (unsigned long long)r->held);
 }
 
+/* Churn: sessions in the measured time and in all, and their latency. */
+static void json_churn(FILE *out, const bench_config_t *cfg,
+                       const bench_result_t *r, double secs) {
+  fprintf(out,
+          ",\"churn\":{\"per_session\":%llu,\"sessions\":%llu,"
+          "\"sessions_per_s\":%.1f,\"opened\":%llu,\"completed\":%llu",
+          (unsigned long long)cfg->churn, (unsigned long long)r->sessions,
+          (double)r->sessions / secs, (unsigned long long)r->opened,
+          (unsigned long long)r->completed);
+  json_latency(out, "session_us", &r->session);
+  fputc('}', out);
+}
+
 static void json_report(FILE *out, const bench_config_t *cfg,
                         const bench_result_t *r) {
   const histogram_t *h = &r->latency;
@@ -68,6 +81,8 @@ static void json_report(FILE *out, const bench_config_t *cfg,
           percentile_us(ch, 50), percentile_us(ch, 99), percentile_us(ch, 100));
   if (cfg->rate > 0)
     json_open_loop(out, r, secs);
+  if (cfg->churn > 0)
+    json_churn(out, cfg, r, secs);
   fprintf(out,
           ",\"errors\":{\"total\":%llu,\"connect\":%llu,\"corrupted\":%llu,"
           "\"extra\":%llu,\"missing\":%llu,\"early_close\":%llu,"
@@ -76,6 +91,21 @@ static void json_report(FILE *out, const bench_config_t *cfg,
           (unsigned long long)e->connect, (unsigned long long)e->corrupted,
           (unsigned long long)e->extra, (unsigned long long)e->missing,
           (unsigned long long)e->early_close, (unsigned long long)e->local);
+}
+
+/* Churn: sessions per second and how long one takes, connect to close. */
+static void text_churn(FILE *out, const bench_result_t *r, double secs) {
+  const histogram_t *h = &r->session;
+  fprintf(out,
+          "sessions: %llu measured, %.0f sessions/s; %llu connected, %llu "
+          "completed and verified in all\n",
+          (unsigned long long)r->sessions, (double)r->sessions / secs,
+          (unsigned long long)r->opened, (unsigned long long)r->completed);
+  fprintf(out,
+          "session:  min %.1f us, p50 %.1f us, p90 %.1f us, p99 %.1f us, "
+          "p99.9 %.1f us, max %.1f us (connect to close)\n",
+          percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
+          percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100));
 }
 
 /* Open loop: the service time beside the latency above, and the schedule
@@ -107,14 +137,23 @@ void bench_report(FILE *out, const bench_config_t *cfg,
     return;
   }
   addr_format_target(cfg->host, cfg->port, target, sizeof(target));
-  fprintf(out,
-          "tcpecho bench: %s, %llu connection%s, %llu-byte messages, "
-          "%s %llu, %llu thread%s\n",
-          target, (unsigned long long)cfg->connections,
-          cfg->connections == 1 ? "" : "s", (unsigned long long)cfg->size,
-          cfg->rate ? "open loop, messages/s" : "closed loop, in flight",
-          (unsigned long long)(cfg->rate ? cfg->rate : cfg->pipeline),
-          (unsigned long long)r->threads, r->threads == 1 ? "" : "s");
+  if (cfg->churn > 0)
+    fprintf(out,
+            "tcpecho bench: %s, %llu connection%s, %llu-byte messages, "
+            "churn, %llu per session, in flight %llu, %llu thread%s\n",
+            target, (unsigned long long)cfg->connections,
+            cfg->connections == 1 ? "" : "s", (unsigned long long)cfg->size,
+            (unsigned long long)cfg->churn, (unsigned long long)cfg->pipeline,
+            (unsigned long long)r->threads, r->threads == 1 ? "" : "s");
+  else
+    fprintf(out,
+            "tcpecho bench: %s, %llu connection%s, %llu-byte messages, "
+            "%s %llu, %llu thread%s\n",
+            target, (unsigned long long)cfg->connections,
+            cfg->connections == 1 ? "" : "s", (unsigned long long)cfg->size,
+            cfg->rate ? "open loop, messages/s" : "closed loop, in flight",
+            (unsigned long long)(cfg->rate ? cfg->rate : cfg->pipeline),
+            (unsigned long long)r->threads, r->threads == 1 ? "" : "s");
   fprintf(out, "setup:    %llu of %llu connected in %.3f ms\n",
           (unsigned long long)r->connected,
           (unsigned long long)cfg->connections, r->setup_seconds * 1e3);
@@ -132,6 +171,8 @@ void bench_report(FILE *out, const bench_config_t *cfg,
           percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100));
   if (cfg->rate > 0)
     text_open_loop(out, cfg, r, secs);
+  if (cfg->churn > 0)
+    text_churn(out, r, secs);
   /* After the message latencies, which scripts find by their first p50. */
   fprintf(out, "connect:  p50 %.1f us, p99 %.1f us, max %.1f us\n",
           percentile_us(&r->connect, 50), percentile_us(&r->connect, 99),

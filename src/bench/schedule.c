@@ -22,3 +22,13 @@ void schedule_next(schedule_t *s) {
     s->frac -= s->rate;
   }
 }
+
+uint64_t churn_more(uint64_t per_session, uint64_t queued, uint64_t room) {
+  uint64_t left = queued < per_session ? per_session - queued : 0;
+  return room < left ? room : left;
+}
+
+int churn_session_echoed(uint64_t per_session, uint64_t size,
+                         uint64_t verified) {
+  return verified == per_session * size;
+}

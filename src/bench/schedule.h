@@ -1,5 +1,5 @@
 /* The load generator's plans, pure and testable without a socket: when
- * each open-loop message is due. */
+ * each open-loop message is due, how much a churn session sends. */
 #ifndef TCPECHO_BENCH_SCHEDULE_H
 #define TCPECHO_BENCH_SCHEDULE_H
 
@@ -26,5 +26,15 @@ void schedule_init(schedule_t *s, uint64_t start_ns, uint64_t connections,
 
 /* Moves next_due on to the following message. */
 void schedule_next(schedule_t *s);
+
+/* Churn: how many more messages a session of per_session messages sends
+ * now, queued of them already given, with room for that many more in
+ * flight. */
+uint64_t churn_more(uint64_t per_session, uint64_t queued, uint64_t room);
+
+/* Churn: whether a session of per_session messages of size bytes is over,
+ * every byte of it echoed (verified bytes), so that it can close. */
+int churn_session_echoed(uint64_t per_session, uint64_t size,
+                         uint64_t verified);
 
 #endif
