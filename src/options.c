@@ -82,6 +82,7 @@ static const opt_spec_t opt_table[] = {
      256, 0},
     {"churn", 0, KIND_FLAG, MODE_BENCH, FIELD(churn), 0, 0, 0},
     {"json", 0, KIND_FLAG, MODE_BENCH, FIELD(json), 0, 0, 0},
+    {"json-stream", 0, KIND_FLAG, MODE_BENCH, FIELD(json_stream), 0, 0, 0},
     {"hgrm", 0, KIND_STRING, MODE_BENCH, FIELD(hgrm_path), 0, 0, 0},
     {"help", 'h', KIND_HELP, ANY_MODE, NO_FIELD, 0, 0, 0},
     {"version", 'V', KIND_VERSION, ANY_MODE, NO_FIELD, 0, 0, 0},
@@ -107,7 +108,8 @@ static const char usage_text[] =
     "                       [--size BYTES] [--pipeline P] [--duration S]\n"
     "                       [--warmup S] [--rate MSGS_PER_S]\n"
     "                       [--churn [--count N]] [--threads N|auto]\n"
-    "                       [--json] [--hgrm FILE] [--quiet] [--verbose]\n"
+    "                       [--json] [--json-stream] [--hgrm FILE]\n"
+    "                       [--quiet] [--verbose]\n"
     "                       [--connect-timeout S]\n"
     "\n"
     "A TCP echo server, the client of the Go TCP tutorial, a ping over TCP,\n"
@@ -175,6 +177,8 @@ static const char usage_text[] =
     "      --churn                each connection loops: connect, --count\n"
     "                             messages (default: 1) echoed, close\n"
     "      --json                 print one JSON object as the report\n"
+    "      --json-stream          also one JSON object per second while it\n"
+    "                             runs, before the report\n"
     "      --hgrm FILE            write the latency distribution to FILE\n"
     "                             (HdrHistogram's text, microseconds)\n"
     "\n"

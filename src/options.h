@@ -67,6 +67,7 @@ typedef struct options_s {
   unsigned long long rate; /* messages per second in all; 0: closed loop */
   int churn; /* each connection loops connect, --count messages, close */
   int json;
+  int json_stream; /* a JSON line per second, then the JSON report */
   const char *hgrm_path; /* write the latency distribution here */
 } options_t;
 

@@ -1,14 +1,17 @@
 /* The load generator's pure plans: the open loop's schedule in exact
- * nanoseconds, the churn session's messages. */
+ * nanoseconds, the churn session's messages, --json-stream's per-second
+ * accounting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 
 #include <cmocka.h>
 
+#include "bench/interval.h"
 #include "bench/schedule.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 /* n steps of s from where it is: where the n-th message after it is due. */
 static uint64_t after(schedule_t *s, uint64_t n) {
@@ -80,11 +83,89 @@ static void test_churn_session(void **state) {
   assert_false(churn_session_echoed(3, 100, 301));
 }
 
+/* Seconds of the measured time, from its start. */
+static void test_interval_of(void **state) {
+  (void)state;
+  assert_int_equal(interval_of(5000000000ULL, 0), 0); /* before: the first */
+  assert_int_equal(interval_of(5000000000ULL, 5000000000ULL), 0);
+  assert_int_equal(interval_of(5000000000ULL, 5999999999ULL), 0);
+  assert_int_equal(interval_of(5000000000ULL, 6000000000ULL), 1);
+  assert_int_equal(interval_of(5000000000ULL, 65000000001ULL), 60);
+}
+
+/* Two loops count at their own pace and hand their counts over at
+ * different times, some seconds twice: what the printing side adds up
+ * equals the loops' final counters, each second's latencies kept apart. */
+static void test_intervals_add_up(void **state) {
+  interval_t *cur[2], *pub[2], *printed;
+  interval_totals_t counters[2] = {{0, 0, 0}, {0, 0, 0}};
+  interval_totals_t last[2] = {{0, 0, 0}, {0, 0, 0}};
+  interval_totals_t sum = {0, 0, 0};
+  int second, loop, handovers;
+  (void)state;
+
+  printed = malloc(sizeof(*printed));
+  assert_non_null(printed);
+  for (loop = 0; loop < 2; loop++) {
+    cur[loop] = malloc(sizeof(*cur[loop]));
+    pub[loop] = malloc(sizeof(*pub[loop]));
+    assert_non_null(cur[loop]);
+    assert_non_null(pub[loop]);
+    interval_init(cur[loop]);
+    interval_init(pub[loop]);
+  }
+  for (second = 0; second < 5; second++) {
+    interval_init(printed);
+    for (loop = 0; loop < 2; loop++) {
+      /* Each hand-over brings 100 + second messages of 64 bytes, at
+       * (second + 1) ms each; loop 1 hands its second over in two goes,
+       * one error in each. */
+      uint64_t n = (uint64_t)(100 + second);
+      for (handovers = 0; handovers < loop + 1; handovers++) {
+        counters[loop].messages += n;
+        counters[loop].bytes += 64 * n;
+        counters[loop].errors += (uint64_t)loop;
+        histogram_record_n(&cur[loop]->latency,
+                           (uint64_t)(second + 1) * 1000000ULL, n);
+        interval_count(cur[loop], &counters[loop], &last[loop]);
+        interval_add(pub[loop], cur[loop]);
+        interval_init(cur[loop]);
+      }
+      interval_add(printed, pub[loop]);
+      interval_init(pub[loop]);
+    }
+    /* This second alone: three hand-overs, two errors. */
+    assert_int_equal(printed->counts.messages, 3 * (100 + second));
+    assert_int_equal(printed->counts.bytes, 192 * (100 + second));
+    assert_int_equal(printed->counts.errors, 2);
+    assert_int_equal(printed->latency.total, 3 * (100 + second));
+    assert_int_equal(printed->latency.min, (second + 1) * 1000000ULL);
+    assert_int_equal(printed->latency.max, (second + 1) * 1000000ULL);
+    sum.messages += printed->counts.messages;
+    sum.bytes += printed->counts.bytes;
+    sum.errors += printed->counts.errors;
+  }
+  assert_int_equal(sum.messages, counters[0].messages + counters[1].messages);
+  assert_int_equal(sum.bytes, counters[0].bytes + counters[1].bytes);
+  assert_int_equal(sum.errors, counters[0].errors + counters[1].errors);
+  /* Handing over again with nothing new adds nothing. */
+  interval_count(cur[1], &counters[1], &last[1]);
+  assert_int_equal(cur[1]->counts.messages, 0);
+  assert_int_equal(cur[1]->counts.errors, 0);
+  for (loop = 0; loop < 2; loop++) {
+    free(cur[loop]);
+    free(pub[loop]);
+  }
+  free(printed);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schedule_does_not_drift),
       cmocka_unit_test(test_schedule_spreads_connections),
       cmocka_unit_test(test_churn_session),
+      cmocka_unit_test(test_interval_of),
+      cmocka_unit_test(test_intervals_add_up),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -319,6 +319,58 @@ static void test_json_report_follows_the_histogram(void **state) {
   assert_close("mean", number_after(r->text, "\"mean\":"), 500.5, 0.0005);
 }
 
+/* --json-stream's line: the second's own figures and the running totals,
+ * one object on one line. */
+static void test_interval_line(void **state) {
+  report_t *r = *state;
+  interval_t *delta = malloc(sizeof(*delta));
+  bench_interval_t iv;
+  FILE *f = fopen("test_bench_report.out", "w+b");
+  size_t n;
+  const char *total;
+
+  assert_non_null(delta);
+  assert_non_null(f);
+  interval_init(delta);
+  histogram_record_n(&delta->latency, 40000, 60);  /* p50 at 40 us */
+  histogram_record_n(&delta->latency, 300000, 39); /* p99 at 300 us */
+  histogram_record(&delta->latency, 2500000);      /* max 2.5 ms */
+  delta->counts.messages = 100;
+  delta->counts.bytes = 6400;
+  delta->counts.errors = 2;
+  iv.index = 7;
+  iv.start_s = 7;
+  iv.end_s = 7.5;
+  iv.delta = delta;
+  iv.total.messages = 900;
+  iv.total.bytes = 57600;
+  iv.total.errors = 3;
+  bench_report_interval(f, &iv);
+  rewind(f);
+  n = fread(r->text, 1, sizeof(r->text) - 1, f);
+  r->text[n] = '\0';
+  fclose(f);
+  remove("test_bench_report.out");
+  free(delta);
+
+  assert_int_equal(r->text[0], '{');
+  assert_int_equal(strchr(r->text, '\n')[1], '\0');
+  assert_true(number_after(r->text, "\"interval\":") == 7);
+  assert_true(number_after(r->text, "\"start_s\":") == 7);
+  assert_true(number_after(r->text, "\"end_s\":") == 7.5);
+  assert_true(number_after(r->text, "\"messages\":") == 100);
+  assert_true(number_after(r->text, "\"bytes\":") == 6400);
+  assert_true(number_after(r->text, "\"errors\":") == 2);
+  assert_close("p50", number_after(r->text, "\"p50\":"), 40.0, 0.0005);
+  assert_close("p99", number_after(r->text, "\"p99\":"), 300.0, 0.0005);
+  assert_close("max", number_after(r->text, "\"max\":"), 2500.0, 0.0005);
+  total = strstr(r->text, "\"total\":{");
+  assert_non_null(total);
+  assert_true(number_after(total, "\"messages\":") == 900);
+  assert_true(number_after(total, "\"bytes\":") == 57600);
+  assert_true(number_after(total, "\"errors\":") == 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_text_report, setup, teardown),
@@ -331,6 +383,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_json_report, setup, teardown),
       cmocka_unit_test_setup_teardown(test_json_report_open_loop, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_interval_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_json_report_follows_the_histogram,
                                       setup, teardown),
   };

@@ -383,6 +383,82 @@ static void test_bench_verifies_and_reports(void **state) {
   free(bench);
 }
 
+static int out_has_text(proc_t *p, const void *needle) {
+  return strstr(p->out, needle) != NULL || is_finished(p, NULL);
+}
+
+static int never(proc_t *p, const void *unused) {
+  (void)p;
+  (void)unused;
+  return 0;
+}
+
+/* --json-stream: the seconds add up to the report (the last line), and a
+ * server stopped for a second shows in the latency from the due time, in
+ * the report and in the second it happened. */
+static void test_bench_json_stream_shows_a_stall(void **state) {
+#ifdef SIGSTOP
+  proc_t *server = malloc(sizeof(*server)), *bench = malloc(sizeof(*bench));
+  char port_s[16];
+  const char *args[] = {
+      "-b", "-H", "127.0.0.1", "-p", port_s,          "-C", "2", "-r", "2000",
+      "-d", "6",  "--warmup",  "0",  "--json-stream", NULL};
+  double messages = 0, bytes = 0, errors = 0, worst = 0, total;
+  int seconds = 0, worst_at = -1;
+  const char *line, *report;
+  (void)state;
+
+  start_tcpecho(server, port_s, sizeof(port_s));
+  proc_start(bench, args);
+  run_until(out_has_text, bench, "{\"interval\":1,", 10000);
+  assert_int_equal(uv_kill(server->process.pid, SIGSTOP), 0);
+  run_until(never, bench, NULL, 1000);
+  assert_int_equal(uv_kill(server->process.pid, SIGCONT), 0);
+  wait_exit(bench, 0);
+
+  /* Every line but the last is a second, in order. */
+  report = bench->out + strlen(bench->out);
+  assert_true(report > bench->out && report[-1] == '\n');
+  for (report--; report > bench->out && report[-1] != '\n'; report--)
+    ;
+  assert_true(strncmp(report, "{\"host\":", 8) == 0);
+  for (line = bench->out; line < report; line = strchr(line, '\n') + 1) {
+    double max;
+    assert_true(strncmp(line, "{\"interval\":", 12) == 0);
+    assert_true(json_number(line, "interval") == seconds);
+    messages += json_number(line, "messages");
+    bytes += json_number(line, "bytes");
+    errors += json_number(line, "errors");
+    /* The running totals are the sums so far. */
+    assert_true(json_number(strstr(line, "\"total\""), "messages") == messages);
+    max = json_number(line, "max");
+    if (max > worst) {
+      worst = max;
+      worst_at = seconds;
+    }
+    seconds++;
+  }
+  if (seconds < 6 || seconds > 7)
+    fail_msg("%d seconds streamed for -d 6:\n%s", seconds, bench->out);
+  total = json_number(report, "messages");
+  if (messages != total || bytes != json_number(report, "bytes") ||
+      errors != json_number(report, "total"))
+    fail_msg("the seconds do not add up to the report:\n%s", bench->out);
+  /* Stopped about 2 s in for 1 s: messages due then waited up to 1 s. */
+  if (json_number(report, "p99_9") < 900000 || worst < 900000 || worst_at < 1 ||
+      worst_at > 4)
+    fail_msg("the stall is not seen (worst %.0f us in second %d):\n%s", worst,
+             worst_at, bench->out);
+  stop_server(server, SIGINT);
+  free(server);
+  free(bench);
+#else
+  (void)state;
+  print_message("skipped: no SIGSTOP here\n");
+  skip();
+#endif
+}
+
 /* --churn against tcpecho's server: every session connects, has its
  * messages echoed and verified, is closed by the server after ours, and
  * the counts add up on both sides. */
@@ -587,6 +663,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_stdin_detects_faults, proc_kill_all),
       cmocka_unit_test_teardown(test_stdin_interrupted, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_verifies_and_reports, proc_kill_all),
+      cmocka_unit_test_teardown(test_bench_json_stream_shows_a_stall,
+                                proc_kill_all),
       cmocka_unit_test_teardown(test_bench_churn, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_churn_usage, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_detects_faults, proc_kill_all),

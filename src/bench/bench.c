@@ -88,8 +88,15 @@ struct worker_s {
   int read_buf_busy;
   char scratch[BENCH_CHUNK]; /* the stream is made here, a chunk at a time */
   char read_buf[BENCH_READ_BUF_SIZE];
-  uv_mutex_t lock; /* guards shown, for the live line */
+  uv_mutex_t lock; /* guards shown, for the live line, and the pub_ ones */
   counters_t shown;
+  /* --json-stream: the second being counted, on the loop's thread alone,
+   * and what it handed over, with every second before pub_upto in it. */
+  interval_t *ival_cur;
+  uint64_t ival_index;
+  interval_totals_t ival_last;
+  interval_t *ival_pub;
+  uint64_t pub_upto;
 };
 
 typedef struct bench_s {
@@ -288,6 +295,9 @@ static void complete_messages(conn_t *c, uint64_t before, uint64_t now_ns) {
       histogram_record(w->latency, now_ns > stamp ? now_ns - stamp : 0);
       if (c->written != NULL)
         histogram_record(w->service, now_ns - c->written[c->head]);
+      if (w->ival_cur != NULL)
+        histogram_record(&w->ival_cur->latency,
+                         now_ns > stamp ? now_ns - stamp : 0);
     }
     c->head = (c->head + 1) % c->cap;
     c->count--;
@@ -490,6 +500,33 @@ static void send_due(worker_t *w, uint64_t now) {
     conn_send_due(&w->conns[i], now);
 }
 
+/* When the measured time began and ended for this loop: the planned end if
+ * its tick came after it. */
+static uint64_t measured_from(const worker_t *w) {
+  return w->bench->start_ns + w->config->warmup_ms * 1000000ULL;
+}
+
+static uint64_t measured_until(const worker_t *w) {
+  uint64_t planned = measured_from(w) + w->config->duration_ms * 1000000ULL;
+  return w->measure_end < planned ? w->measure_end : planned;
+}
+
+/* --json-stream: hands what was counted since the last time to the thread
+ * that prints, under the lock the live line takes anyway; seconds before
+ * upto are then complete. The message path takes no lock. */
+static void publish_interval(worker_t *w, uint64_t upto) {
+  interval_totals_t now;
+  now.messages = w->counts.messages;
+  now.bytes = w->counts.bytes;
+  now.errors = bench_error_count(&w->counts.errors);
+  interval_count(w->ival_cur, &now, &w->ival_last);
+  uv_mutex_lock(&w->lock);
+  interval_add(w->ival_pub, w->ival_cur);
+  w->pub_upto = upto;
+  uv_mutex_unlock(&w->lock);
+  interval_init(w->ival_cur);
+}
+
 static void worker_finish(worker_t *w) {
   size_t i;
   for (i = 0; i < w->count; i++) {
@@ -500,6 +537,11 @@ static void worker_finish(worker_t *w) {
   }
   w->phase = PHASE_DONE;
   uv_close((uv_handle_t *)&w->tick, NULL);
+  /* The last second, with the errors of the drain. */
+  if (w->ival_cur != NULL) {
+    uint64_t from = measured_from(w), until = measured_until(w);
+    publish_interval(w, until > from ? interval_of(from, until - 1) + 1 : 1);
+  }
 }
 
 /* The measurement is over: what is not yet handed to the socket is never
@@ -551,6 +593,11 @@ static void on_tick(uv_timer_t *timer) {
     send_due(w, now);
   if (cfg->churn > 0 && sending(w))
     check_connect_times(w, now); /* churn connects all the time */
+  if (w->ival_cur != NULL && w->phase == PHASE_MEASURE &&
+      interval_of(measure_from, now) > w->ival_index) {
+    w->ival_index = interval_of(measure_from, now);
+    publish_interval(w, w->ival_index);
+  }
   if (w->phase == PHASE_DRAIN &&
       (all_echoed(w) || now >= w->measure_end + BENCH_DRAIN_NS))
     worker_finish(w);
@@ -586,20 +633,27 @@ static void worker_main(void *arg) {
   uv_mutex_unlock(&b->lock);
 }
 
+/* What worker_new allocates before the loop and the lock. */
+static void worker_free_parts(worker_t *w) {
+  free(w->conns);
+  free(w->latency);
+  free(w->connect);
+  free(w->service);
+  free(w->session);
+  free(w->ival_cur);
+  free(w->ival_pub);
+  free(w);
+}
+
 static void worker_free(worker_t *w) {
   size_t i;
   for (i = 0; i < w->count; i++) {
     free(w->conns[i].stamps);
     free(w->conns[i].written);
   }
-  free(w->conns);
-  free(w->latency);
-  free(w->service);
-  free(w->connect);
-  free(w->session);
   uv_mutex_destroy(&w->lock);
   (void)uv_loop_close(&w->loop); /* its handles closed as it ended */
-  free(w);
+  worker_free_parts(w);
 }
 
 /* A heap histogram, empty; NULL when out of memory. */
@@ -631,26 +685,27 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
     w->service = histogram_new();
   if (cfg->churn > 0)
     w->session = histogram_new();
+  if (cfg->on_interval != NULL) {
+    w->ival_cur = malloc(sizeof(*w->ival_cur));
+    w->ival_pub = malloc(sizeof(*w->ival_pub));
+  }
   if (w->conns == NULL || w->latency == NULL || w->connect == NULL ||
       (rate > 0 && w->service == NULL) ||
-      (cfg->churn > 0 && w->session == NULL) || uv_mutex_init(&w->lock) != 0) {
-    free(w->conns);
-    free(w->latency);
-    free(w->connect);
-    free(w->service);
-    free(w->session);
-    free(w);
+      (cfg->churn > 0 && w->session == NULL) ||
+      (cfg->on_interval != NULL &&
+       (w->ival_cur == NULL || w->ival_pub == NULL)) ||
+      uv_mutex_init(&w->lock) != 0) {
+    worker_free_parts(w);
     return NULL;
   }
   if (uv_loop_init(&w->loop) != 0) {
     uv_mutex_destroy(&w->lock);
-    free(w->conns);
-    free(w->latency);
-    free(w->connect);
-    free(w->service);
-    free(w->session);
-    free(w);
+    worker_free_parts(w);
     return NULL;
+  }
+  if (w->ival_cur != NULL) {
+    interval_init(w->ival_cur);
+    interval_init(w->ival_pub);
   }
   for (i = 0; i < count; i++) {
     conn_t *c = &w->conns[i];
@@ -738,6 +793,10 @@ typedef struct waiter_s {
   int measuring;    /* every loop connected: the measurement is on */
   int failed;       /* a loop could not start */
   int live;
+  int stream;         /* --json-stream, and something to measure */
+  interval_t *ival;   /* the second being put together */
+  uint64_t ival_next; /* the next second to print */
+  interval_totals_t ival_total;
   counters_t last;
   uv_timer_t timer;
   stop_signals_t signals;
@@ -771,9 +830,63 @@ static void start_measuring(waiter_t *wt) {
   if (wt->failed || connected == 0)
     b->start_ns -= (cfg->warmup_ms + cfg->duration_ms) * 1000000ULL;
   wt->live = cfg->live && !wt->failed && connected > 0;
+  wt->stream = wt->ival != NULL && !wt->failed && connected > 0;
   wt->measuring = 1;
   for (i = 0; i < wt->loops; i++)
     uv_sem_post(&b->go);
+}
+
+/* --json-stream: the end of the last second, the loops' measured time
+ * having ended, from the start of it. */
+static double measured_s(const waiter_t *wt) {
+  uint64_t i, end = 0, from = measured_from(wt->bench->workers[0]);
+  for (i = 0; i < wt->loops; i++) {
+    uint64_t until = measured_until(wt->bench->workers[i]);
+    if (until > end)
+      end = until;
+  }
+  return end > from ? (double)(end - from) / 1e9 : 0;
+}
+
+/* --json-stream: prints each second every loop has handed over, in order;
+ * once the loops are done (ended), the last. A second that was late to be
+ * taken carries what a loop handed over after it. */
+static void stream_intervals(waiter_t *wt, int ended) {
+  bench_t *b = wt->bench;
+  for (;;) {
+    uint64_t ready = UINT64_MAX, i;
+    bench_interval_t iv;
+
+    for (i = 0; i < wt->loops; i++) {
+      worker_t *w = b->workers[i];
+      uv_mutex_lock(&w->lock);
+      if (w->pub_upto < ready)
+        ready = w->pub_upto;
+      uv_mutex_unlock(&w->lock);
+    }
+    if (ready <= wt->ival_next)
+      return;
+    for (i = 0; i < wt->loops; i++) {
+      worker_t *w = b->workers[i];
+      uv_mutex_lock(&w->lock);
+      interval_add(wt->ival, w->ival_pub);
+      interval_init(w->ival_pub);
+      uv_mutex_unlock(&w->lock);
+    }
+    iv.index = wt->ival_next;
+    iv.start_s = (double)wt->ival_next;
+    iv.end_s = iv.start_s + 1;
+    if (ended && ready == wt->ival_next + 1 && measured_s(wt) < iv.end_s)
+      iv.end_s = measured_s(wt);
+    iv.delta = wt->ival;
+    wt->ival_total.messages += wt->ival->counts.messages;
+    wt->ival_total.bytes += wt->ival->counts.bytes;
+    wt->ival_total.errors += wt->ival->counts.errors;
+    iv.total = wt->ival_total;
+    b->config->on_interval(&iv, b->config->interval_arg);
+    interval_init(wt->ival);
+    wt->ival_next++;
+  }
 }
 
 static void on_wait_tick(uv_timer_t *timer) {
@@ -797,6 +910,8 @@ static void on_wait_tick(uv_timer_t *timer) {
     wt->shown_s = elapsed_s;
     live_line(wt->bench, wt->loops, elapsed_s * 1000, &wt->last);
   }
+  if (wt->stream)
+    stream_intervals(wt, done == wt->loops);
   if (done == wt->loops) {
     uv_close((uv_handle_t *)timer, NULL);
     stop_signals_close(&wt->signals, NULL);
@@ -874,7 +989,15 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   wt.bench = &b;
   wt.result = result;
   wt.t0 = uv_hrtime();
-  for (i = 0; i < threads; i++) {
+  if (cfg->on_interval != NULL) {
+    wt.ival = malloc(sizeof(*wt.ival));
+    if (wt.ival == NULL) {
+      log_line("bench: out of memory");
+      err = UV_ENOMEM;
+    } else
+      interval_init(wt.ival);
+  }
+  for (i = 0; i < threads && err == 0; i++) {
     uint64_t n = cfg->connections / threads + (i < cfg->connections % threads);
     worker_t *w = worker_new(&b, (size_t)first, (size_t)n, cfg->rate);
     first += n;
@@ -927,5 +1050,6 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   uv_sem_destroy(&b.go);
   uv_mutex_destroy(&b.lock);
   free(b.workers);
+  free(wt.ival);
   return err;
 }

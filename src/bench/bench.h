@@ -12,10 +12,21 @@
 #define TCPECHO_BENCH_H
 
 #include "base/histogram.h"
+#include "bench/interval.h"
 
 #include <stdint.h>
 
 #define BENCH_CHUNK 65536
+
+/* --json-stream: one second of the measured time, all loops added up. */
+typedef struct bench_interval_s {
+  uint64_t index;          /* 0 for the first second */
+  double start_s, end_s;   /* from the start of the measured time */
+  const interval_t *delta; /* this second's counts and latencies */
+  interval_totals_t total; /* everything up to its end */
+} bench_interval_t;
+
+typedef void (*bench_interval_cb)(const bench_interval_t *interval, void *arg);
 
 typedef struct bench_config_s {
   const char *host;
@@ -31,6 +42,13 @@ typedef struct bench_config_s {
   uint64_t churn; /* messages per session, each on a new connection; 0: off */
   int json;
   int live; /* a progress line each second on stderr */
+  /* Called on the thread that called bench_run, once per second of the
+   * measured time, in order, the last one (partial) after the loops end;
+   * its errors hold those before the measured time in the first, and
+   * those after it in the last, so the intervals add up to the result.
+   * NULL: none. */
+  bench_interval_cb on_interval;
+  void *interval_arg;
 } bench_config_t;
 
 /* What went wrong, by kind; any of them fails the run. */

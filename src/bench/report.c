@@ -185,3 +185,20 @@ void bench_report(FILE *out, const bench_config_t *cfg,
           (unsigned long long)e->extra, (unsigned long long)e->missing,
           (unsigned long long)e->early_close, (unsigned long long)e->local);
 }
+
+void bench_report_interval(FILE *out, const bench_interval_t *iv) {
+  const histogram_t *h = &iv->delta->latency;
+  const interval_totals_t *d = &iv->delta->counts;
+  fprintf(out,
+          "{\"interval\":%llu,\"start_s\":%.3f,\"end_s\":%.3f,"
+          "\"messages\":%llu,\"bytes\":%llu,\"errors\":%llu,"
+          "\"latency_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
+          "\"total\":{\"messages\":%llu,\"bytes\":%llu,\"errors\":%llu}}\n",
+          (unsigned long long)iv->index, iv->start_s, iv->end_s,
+          (unsigned long long)d->messages, (unsigned long long)d->bytes,
+          (unsigned long long)d->errors, percentile_us(h, 50),
+          percentile_us(h, 99), percentile_us(h, 100),
+          (unsigned long long)iv->total.messages,
+          (unsigned long long)iv->total.bytes,
+          (unsigned long long)iv->total.errors);
+}
