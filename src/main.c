@@ -224,6 +224,7 @@ static int run_bench(const options_t *opts) {
   config.threads = threads_wanted(opts);
   config.connect_timeout_ms = opts->connect_timeout_ms;
   config.churn = opts->churn ? opts->count : 0;
+  config.source_ips = opts->source_ips;
   config.json = opts->json || opts->json_stream;
   if (opts->json_stream)
     config.on_interval = print_interval;

@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include "base/addr.h"
 #include "base/log.h"
 
 #include <stdarg.h>
@@ -84,6 +85,7 @@ static const opt_spec_t opt_table[] = {
     {"json", 0, KIND_FLAG, MODE_BENCH, FIELD(json), 0, 0, 0},
     {"json-stream", 0, KIND_FLAG, MODE_BENCH, FIELD(json_stream), 0, 0, 0},
     {"hgrm", 0, KIND_STRING, MODE_BENCH, FIELD(hgrm_path), 0, 0, 0},
+    {"source-ip", 0, KIND_STRING, MODE_BENCH, FIELD(source_ips), 0, 0, 0},
     {"help", 'h', KIND_HELP, ANY_MODE, NO_FIELD, 0, 0, 0},
     {"version", 'V', KIND_VERSION, ANY_MODE, NO_FIELD, 0, 0, 0},
 };
@@ -108,6 +110,7 @@ static const char usage_text[] =
     "                       [--size BYTES] [--pipeline P] [--duration S]\n"
     "                       [--warmup S] [--rate MSGS_PER_S]\n"
     "                       [--churn [--count N]] [--threads N|auto]\n"
+    "                       [--source-ip LIST]\n"
     "                       [--json] [--json-stream] [--hgrm FILE]\n"
     "                       [--quiet] [--verbose]\n"
     "                       [--connect-timeout S]\n"
@@ -181,6 +184,9 @@ static const char usage_text[] =
     "                             runs, before the report\n"
     "      --hgrm FILE            write the latency distribution to FILE\n"
     "                             (HdrHistogram's text, microseconds)\n"
+    "      --source-ip LIST       bind connections to these local addresses\n"
+    "                             in turn (comma-separated): more than one\n"
+    "                             address's ephemeral ports\n"
     "\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the version and exit\n"
@@ -454,6 +460,18 @@ static options_result_t check_bench(options_t *o, unsigned long long seen,
     return fail(err, err_size, "--count must be more than 0 with --churn");
   if (o->churn && o->count == 0)
     o->count = 1;
+  if (o->source_ips != NULL) {
+    struct sockaddr_storage addrs[ADDR_LIST_MAX];
+    const char *bad;
+    size_t bad_len;
+    char q[LOG_ESCAPED_SIZE];
+    if (addr_parse_list(o->source_ips, addrs, ADDR_LIST_MAX, &bad, &bad_len) <
+        0)
+      return fail(err, err_size,
+                  "invalid address '%s' in --source-ip: expected up to %d "
+                  "IPv4 or IPv6 addresses, comma-separated",
+                  quoted(q, bad, bad_len), ADDR_LIST_MAX);
+  }
   return OPTIONS_RUN;
 }
 

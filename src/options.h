@@ -68,6 +68,7 @@ typedef struct options_s {
   int churn; /* each connection loops connect, --count messages, close */
   int json;
   int json_stream; /* a JSON line per second, then the JSON report */
+  const char *source_ips; /* bind connections to these, in turn */
   const char *hgrm_path; /* write the latency distribution here */
 } options_t;
 

@@ -1,6 +1,6 @@
 /* The load generator's pure plans: the open loop's schedule in exact
  * nanoseconds, the churn session's messages, --json-stream's per-second
- * accounting. */
+ * accounting, --source-ip's turns. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -159,6 +159,26 @@ static void test_intervals_add_up(void **state) {
   free(printed);
 }
 
+/* --source-ip: connections take the addresses in turn, over the whole run,
+ * so each gets its share whatever the loops. */
+static void test_source_pick(void **state) {
+  size_t per[3] = {0, 0, 0};
+  uint64_t i;
+  (void)state;
+  assert_int_equal(source_pick(0, 3), 0);
+  assert_int_equal(source_pick(1, 3), 1);
+  assert_int_equal(source_pick(2, 3), 2);
+  assert_int_equal(source_pick(3, 3), 0);
+  assert_int_equal(source_pick(1000000, 1), 0);
+  /* 2,500 connections on two loops (first 1,250 and last 1,250) over three
+   * addresses: 834, 833, 833, so none runs out of its 1,000 ports. */
+  for (i = 0; i < 2500; i++)
+    per[source_pick(i, 3)]++;
+  assert_int_equal(per[0], 834);
+  assert_int_equal(per[1], 833);
+  assert_int_equal(per[2], 833);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schedule_does_not_drift),
@@ -166,6 +186,7 @@ int main(void) {
       cmocka_unit_test(test_churn_session),
       cmocka_unit_test(test_interval_of),
       cmocka_unit_test(test_intervals_add_up),
+      cmocka_unit_test(test_source_pick),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

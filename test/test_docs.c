@@ -358,6 +358,8 @@ static void check_synopsis_argv(char **tok, int n, char **extra, int n_extra) {
       argv[argc++] = "localhost";
     else if (strcmp(t, "TEXT") == 0)
       argv[argc++] = "hello";
+    else if (strcmp(t, "LIST") == 0) /* --source-ip's addresses */
+      argv[argc++] = "127.0.0.1,::1";
     else
       argv[argc++] = "1";
   }

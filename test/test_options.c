@@ -385,6 +385,22 @@ static void test_bench_churn_options(void **state) {
   expect_error(ARGC(server), server, "--churn applies only to --bench");
 }
 
+static void test_bench_source_ip(void **state) {
+  char *three[] = {"tcpecho", "-b", "--source-ip", "127.0.0.2,127.0.0.3,[::1]"};
+  char *name[] = {"tcpecho", "-b", "--source-ip", "127.0.0.2,localhost"};
+  char *empty[] = {"tcpecho", "-b", "--source-ip", ""};
+  char *client[] = {"tcpecho", "-c", "--source-ip", "127.0.0.2"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(three), three, &o), OPTIONS_RUN);
+  assert_string_equal(o.source_ips, "127.0.0.2,127.0.0.3,[::1]");
+  expect_error(ARGC(name), name,
+               "invalid address 'localhost' in --source-ip: expected up to "
+               "64 IPv4 or IPv6 addresses, comma-separated");
+  expect_error(ARGC(empty), empty, "invalid address '' in --source-ip");
+  expect_error(ARGC(client), client, "--source-ip applies only to --bench");
+}
+
 static void test_help_and_version(void **state) {
   char *help[] = {"tcpecho", "--server", "--help", "--bogus"};
   char *help_short[] = {"tcpecho", "-h"};
@@ -475,6 +491,7 @@ int main(void) {
       cmocka_unit_test(test_client_modes),
       cmocka_unit_test(test_bench_options),
       cmocka_unit_test(test_bench_churn_options),
+      cmocka_unit_test(test_bench_source_ip),
       cmocka_unit_test(test_help_and_version),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

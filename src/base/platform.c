@@ -120,6 +120,12 @@ int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
   return UV_ENOTSUP;
 }
 
+/* Windows picks the port at bind; SO_REUSE_UNICASTPORT, which would
+ * defer it, is left to a later version. */
+int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr) {
+  return uv_tcp_bind(tcp, addr, 0);
+}
+
 int platform_dup_socket(uv_os_sock_t sock, uv_os_sock_t *copy) {
   WSAPROTOCOL_INFOW info;
   if (WSADuplicateSocketW(sock, GetCurrentProcessId(), &info) != 0)
@@ -300,6 +306,22 @@ int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
   return uv_tcp_bind(tcp, addr, 0);
 #endif
 #endif
+}
+
+/* Linux 4.2's, older C libraries without its name included. */
+#if defined(__linux__) && !defined(IP_BIND_ADDRESS_NO_PORT)
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr) {
+#ifdef IP_BIND_ADDRESS_NO_PORT
+  uv_os_fd_t fd;
+  int on = 1;
+  /* Best effort: without it the bind picks a port, as elsewhere. */
+  if (uv_fileno((const uv_handle_t *)tcp, &fd) == 0)
+    (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
+#endif
+  return uv_tcp_bind(tcp, addr, 0);
 }
 
 int platform_dup_socket(uv_os_sock_t sock, uv_os_sock_t *copy) {

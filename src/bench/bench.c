@@ -6,6 +6,7 @@
 #include "base/container_of.h"
 #include "base/log.h"
 #include "base/pattern.h"
+#include "base/platform.h"
 #include "base/signals.h"
 #include "base/stream_write.h"
 
@@ -63,6 +64,8 @@ typedef struct counters_s {
   uint64_t sessions; /* churn: completed in the measured time */
   uint64_t opened;
   uint64_t completed;
+  uint64_t no_port; /* connects lost for lack of ports, of descriptors */
+  uint64_t no_fd;
   uint64_t connected;
   bench_errors_t errors;
 } counters_t;
@@ -107,6 +110,9 @@ typedef struct bench_s {
   int local_error;   /* the first one of ours (ENOMEM, EMFILE), logged */
   uint64_t done;     /* loops finished */
   struct sockaddr_storage addr;
+  struct sockaddr_storage sources[ADDR_LIST_MAX]; /* --source-ip */
+  size_t n_sources;
+  int bind_error; /* the first one, logged */
   worker_t **workers;
   uv_sem_t connected; /* posted by each loop once it tried its connects */
   uv_sem_t go;        /* posted for each loop once start_ns is set */
@@ -393,6 +399,15 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     free(buf->base);
 }
 
+/* A connect that failed for want of a local port or descriptor: counted
+ * so that the report can name the shortage. */
+static void count_shortage(worker_t *w, int err) {
+  if (err == UV_EADDRNOTAVAIL || err == UV_EADDRINUSE)
+    w->counts.no_port++;
+  else if (err == UV_EMFILE || err == UV_ENFILE)
+    w->counts.no_fd++;
+}
+
 static void connect_more(worker_t *w);
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -412,6 +427,7 @@ static void on_connect(uv_connect_t *req, int status) {
     if (w->bench->connect_error == 0)
       w->bench->connect_error = status;
     uv_mutex_unlock(&w->bench->lock);
+    count_shortage(w, status);
     conn_fail(c, &w->counts.errors.connect);
   } else {
     (void)uv_tcp_nodelay(&c->tcp, 1); /* if it fails, sends only wait */
@@ -427,25 +443,80 @@ static void on_connect(uv_connect_t *req, int status) {
     connect_more(w);
 }
 
+/* A source address that cannot be bound at all (not one of this host's):
+ * said once, the connection counted as not made. */
+static void bind_fail(conn_t *c, const struct sockaddr *src, int err) {
+  bench_t *b = c->worker->bench;
+  char name[ADDR_STR_SIZE];
+  int first;
+  uv_mutex_lock(&b->lock);
+  first = b->bind_error == 0;
+  if (first)
+    b->bind_error = err;
+  uv_mutex_unlock(&b->lock);
+  if (first && uv_ip_name(src, name, sizeof(name)) == 0)
+    log_line("bench: cannot bind to source address %s: %s (%s)", name,
+             uv_err_name(err), uv_strerror(err));
+  conn_fail(c, &c->worker->counts.errors.connect);
+}
+
+/* --source-ip: c's socket, made now and bound to its turn of the source
+ * addresses, so that the kernel picks its port at connect. Returns 0, or
+ * -1 when c has failed (counted). */
+static int conn_bind_source(conn_t *c) {
+  worker_t *w = c->worker;
+  bench_t *b = w->bench;
+  const struct sockaddr *src =
+      (const struct sockaddr *)&b->sources[source_pick(c->index, b->n_sources)];
+  int err = uv_tcp_init_ex(&w->loop, &c->tcp, src->sa_family);
+
+  if (err != 0) { /* no socket, no handle to close */
+    count_shortage(w, err);
+    if (is_local_error(err))
+      local_fail(c, err);
+    else
+      conn_fail(c, &w->counts.errors.connect);
+    return -1;
+  }
+  c->open = 1;
+  w->open_conns++;
+  err = platform_tcp_bind_no_port(&c->tcp, src);
+  if (err == UV_EADDRINUSE) { /* the address is out of ports */
+    count_shortage(w, err);
+    conn_fail(c, &w->counts.errors.connect);
+  } else if (err != 0) {
+    bind_fail(c, src, err);
+  }
+  return err == 0 ? 0 : -1;
+}
+
 /* Starts c's connect; a failure to start is counted at once. */
 static void conn_dial(conn_t *c) {
   worker_t *w = c->worker;
   int err;
-  /* No socket is made until the connect: a TCP init cannot fail. */
-  (void)uv_tcp_init(&w->loop, &c->tcp);
-  c->open = 1;
-  w->open_conns++;
   c->connect_ns = uv_hrtime();
+  if (w->bench->n_sources > 0) {
+    c->open = 0;
+    if (conn_bind_source(c) != 0)
+      return;
+  } else {
+    /* No socket is made until the connect: a TCP init cannot fail. */
+    (void)uv_tcp_init(&w->loop, &c->tcp);
+    c->open = 1;
+    w->open_conns++;
+  }
   err = uv_tcp_connect(&c->connect_req, &c->tcp,
                        (const struct sockaddr *)&w->bench->addr, on_connect);
   if (err == 0) {
     w->connecting++;
     c->connecting = 1;
-  } else if (is_local_error(err)) {
-    local_fail(c, err);
-  } else {
-    conn_fail(c, &w->counts.errors.connect);
+    return;
   }
+  count_shortage(w, err);
+  if (is_local_error(err))
+    local_fail(c, err);
+  else
+    conn_fail(c, &w->counts.errors.connect);
 }
 
 /* Keeps a few connects in flight, so that a small listen backlog is not
@@ -756,6 +827,32 @@ static int resolve(bench_t *b) {
   return err;
 }
 
+/* --source-ip, checked by the options already: each address must be of the
+ * target's family, or no connection could be made from it. */
+static int read_sources(bench_t *b) {
+  const char *bad;
+  size_t bad_len, i;
+  char name[ADDR_STR_SIZE], target[ADDR_STR_SIZE + 256];
+  int n = addr_parse_list(b->config->source_ips, b->sources, ADDR_LIST_MAX,
+                          &bad, &bad_len);
+
+  if (n <= 0)
+    return UV_EINVAL;
+  b->n_sources = (size_t)n;
+  for (i = 0; i < b->n_sources; i++) {
+    const struct sockaddr *src = (const struct sockaddr *)&b->sources[i];
+    if (src->sa_family == b->addr.ss_family)
+      continue;
+    (void)uv_ip_name(src, name, sizeof(name));
+    addr_format_target(b->config->host, b->config->port, target,
+                       sizeof(target));
+    log_line("bench: source address %s is not of the family of %s", name,
+             target);
+    return UV_EINVAL;
+  }
+  return 0;
+}
+
 static void live_line(bench_t *b, uint64_t loops, uint64_t elapsed_ms,
                       counters_t *last) {
   counters_t sum;
@@ -965,6 +1062,8 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   histogram_init(&result->session);
   b.config = cfg;
   err = resolve(&b);
+  if (err == 0 && cfg->source_ips != NULL)
+    err = read_sources(&b);
   if (err != 0)
     return err;
   if (threads > cfg->connections)
@@ -1031,6 +1130,8 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     result->sessions += w->counts.sessions;
     result->opened += w->counts.opened;
     result->completed += w->counts.completed;
+    result->no_port += w->counts.no_port;
+    result->no_fd += w->counts.no_fd;
     result->connected += w->counts.connected;
     add_errors(&result->errors, &w->counts.errors);
     histogram_merge(&result->latency, w->latency);
@@ -1046,6 +1147,7 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   if (started > 0)
     result->seconds /= (double)started;
   result->threads = started;
+  result->fd_limit = platform_fd_limit();
   uv_sem_destroy(&b.connected);
   uv_sem_destroy(&b.go);
   uv_mutex_destroy(&b.lock);

@@ -40,6 +40,7 @@ typedef struct bench_config_s {
   uint64_t threads; /* event loops, each on its own thread */
   uint64_t connect_timeout_ms;
   uint64_t churn; /* messages per session, each on a new connection; 0: off */
+  const char *source_ips; /* "ADDR,ADDR...": bound in turn; NULL: none */
   int json;
   int live; /* a progress line each second on stderr */
   /* Called on the thread that called bench_run, once per second of the
@@ -69,6 +70,9 @@ typedef struct bench_result_s {
   uint64_t sessions;    /* churn: sessions completed in the measured time */
   uint64_t opened;      /* churn: connections made, the first ones too */
   uint64_t completed;   /* churn: of those, sessions completed and verified */
+  uint64_t no_port;     /* connects lost for lack of local ports */
+  uint64_t no_fd;       /* connects lost for lack of descriptors */
+  uint64_t fd_limit;    /* the process's, 0 where there is none */
   uint64_t bytes;       /* their bytes, each way */
   double seconds;       /* measured time */
   double setup_seconds; /* connecting every connection */

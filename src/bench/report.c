@@ -83,6 +83,8 @@ static void json_report(FILE *out, const bench_config_t *cfg,
     json_open_loop(out, r, secs);
   if (cfg->churn > 0)
     json_churn(out, cfg, r, secs);
+  fprintf(out, ",\"shortage\":{\"ports\":%llu,\"descriptors\":%llu}",
+          (unsigned long long)r->no_port, (unsigned long long)r->no_fd);
   fprintf(out,
           ",\"errors\":{\"total\":%llu,\"connect\":%llu,\"corrupted\":%llu,"
           "\"extra\":%llu,\"missing\":%llu,\"early_close\":%llu,"
@@ -91,6 +93,27 @@ static void json_report(FILE *out, const bench_config_t *cfg,
           (unsigned long long)e->connect, (unsigned long long)e->corrupted,
           (unsigned long long)e->extra, (unsigned long long)e->missing,
           (unsigned long long)e->early_close, (unsigned long long)e->local);
+}
+
+/* Connections a local limit cost, one line naming each limit. */
+static void text_shortage(FILE *out, const bench_result_t *r) {
+  if (r->no_port > 0)
+    fprintf(out,
+            "shortage: %llu connection%s not made for lack of local ports: "
+            "add --source-ip addresses or widen the ephemeral port "
+            "range\n",
+            (unsigned long long)r->no_port, r->no_port == 1 ? "" : "s");
+  if (r->no_fd > 0 && r->fd_limit > 0)
+    fprintf(out,
+            "shortage: %llu connection%s not made for lack of descriptors "
+            "(limit %llu)\n",
+            (unsigned long long)r->no_fd, r->no_fd == 1 ? "" : "s",
+            (unsigned long long)r->fd_limit);
+  else if (r->no_fd > 0)
+    fprintf(out,
+            "shortage: %llu connection%s not made for lack of "
+            "descriptors\n",
+            (unsigned long long)r->no_fd, r->no_fd == 1 ? "" : "s");
 }
 
 /* Churn: sessions per second and how long one takes, connect to close. */
@@ -184,6 +207,7 @@ void bench_report(FILE *out, const bench_config_t *cfg,
           (unsigned long long)e->connect, (unsigned long long)e->corrupted,
           (unsigned long long)e->extra, (unsigned long long)e->missing,
           (unsigned long long)e->early_close, (unsigned long long)e->local);
+  text_shortage(out, r);
 }
 
 void bench_report_interval(FILE *out, const bench_interval_t *iv) {

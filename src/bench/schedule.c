@@ -32,3 +32,7 @@ int churn_session_echoed(uint64_t per_session, uint64_t size,
                          uint64_t verified) {
   return verified == per_session * size;
 }
+
+size_t source_pick(uint64_t index, size_t n) {
+  return (size_t)(index % n);
+}

@@ -1,8 +1,10 @@
 /* The load generator's plans, pure and testable without a socket: when
- * each open-loop message is due, how much a churn session sends. */
+ * each open-loop message is due, how much a churn session sends, which
+ * source address a connection binds to. */
 #ifndef TCPECHO_BENCH_SCHEDULE_H
 #define TCPECHO_BENCH_SCHEDULE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* One connection's open-loop schedule, exact in nanoseconds: a message
@@ -36,5 +38,10 @@ uint64_t churn_more(uint64_t per_session, uint64_t queued, uint64_t room);
  * every byte of it echoed (verified bytes), so that it can close. */
 int churn_session_echoed(uint64_t per_session, uint64_t size,
                          uint64_t verified);
+
+/* --source-ip: connection index (over the whole run) uses address
+ * source_pick(index, n) of n, in turn, so each gets C / n of C
+ * connections, give or take one, whatever the loops. n > 0. */
+size_t source_pick(uint64_t index, size_t n);
 
 #endif
