@@ -37,7 +37,7 @@ int addr_resolve(uv_loop_t *loop, uv_getaddrinfo_t *req, uv_getaddrinfo_cb cb,
  * into out (port 0), at most max of them. Returns how many, or -1 with
  * *bad and *bad_len set to the first entry that is not an address (empty
  * ones included), or to the first beyond max. */
-int addr_parse_list(const char *list, struct sockaddr_storage *out,
-                    size_t max, const char **bad, size_t *bad_len);
+int addr_parse_list(const char *list, struct sockaddr_storage *out, size_t max,
+                    const char **bad, size_t *bad_len);
 
 #endif
