@@ -554,14 +554,17 @@ static void test_bench_churn(void **state) {
   assert_non_null(strstr(bench->out, "\nsessions: "));
   assert_non_null(strstr(bench->out, "\nsession:  min "));
   opened += strtod(strstr(bench->out, "sessions/s; ") + 12, NULL);
-  stop_server(server, SIGINT);
   /* The server saw every connection made; a connect still under way when
-   * a run ended may have reached it too (one slot per connection). */
-  assert_true(parse_summary(server->err, &sum));
-  if ((double)sum.served < opened || (double)sum.served > opened + 4 + 1 ||
-      sum.errors != 0)
-    fail_msg("server served %llu sessions (%llu errors), bench made %.0f",
-             sum.served, sum.errors, opened);
+   * a run ended may have reached it too (one slot per connection). Where
+   * the stop is not graceful (a Windows test program) there is no summary
+   * to read. */
+  if (stop_server(server, SIGINT)) {
+    assert_true(parse_summary(server->err, &sum));
+    if ((double)sum.served < opened || (double)sum.served > opened + 4 + 1 ||
+        sum.errors != 0)
+      fail_msg("server served %llu sessions (%llu errors), bench made %.0f",
+               sum.served, sum.errors, opened);
+  }
   free(server);
   free(bench);
 }
