@@ -67,9 +67,9 @@ typedef struct options_s {
   unsigned long long rate; /* messages per second in all; 0: closed loop */
   int churn; /* each connection loops connect, --count messages, close */
   int json;
-  int json_stream; /* a JSON line per second, then the JSON report */
+  int json_stream;        /* a JSON line per second, then the JSON report */
   const char *source_ips; /* bind connections to these, in turn */
-  const char *hgrm_path; /* write the latency distribution here */
+  const char *hgrm_path;  /* write the latency distribution here */
 } options_t;
 
 typedef enum {
