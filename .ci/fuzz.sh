@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes the pure parsers with libFuzzer: options_parse (argument
-# vectors), log_escape (arbitrary bytes) and proxy_header_parse (a
-# connection's first bytes), each built with clang and
+# vectors), log_escape (arbitrary bytes), proxy_header_parse (a
+# connection's first bytes), the JSON and report reader of --bench-merge
+# (a report file) and metrics_http_classify (a request to --metrics),
+# each built with clang and
 # ASan + UBSan, each run for a bounded time from a small seed corpus made
 # here. Any crash, sanitizer report, leak, timeout or broken invariant
 # fails, and the input that did it is printed.
@@ -28,7 +30,8 @@ cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DTCPECHO_FUZZ=ON \
   -DTCPECHO_BUILD_TESTS=OFF -DTCPECHO_WERROR=ON >/dev/null ||
   die "configuring $build failed"
 cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" \
-  --target fuzz_options fuzz_log fuzz_proxy_header >/dev/null ||
+  --target fuzz_options fuzz_log fuzz_proxy_header fuzz_bench_merge \
+  fuzz_metrics_request >/dev/null ||
   die "building the targets failed"
 bin="$PWD/$build/test/fuzz"
 
@@ -94,6 +97,22 @@ v2 '\x21\x11\x00\x17\x0a\x00\x00\x01\x0a\x00\x00\x02\x00\x01\x00\x02' \
   >"$sp/v2_tlv"
 printf '\x04\x00\x03abc\x01\x00\x02h2' >>"$sp/v2_tlv"
 v2 '\x21\x11\x0f\xf1' >"$sp/v2_too_long"
+# metrics_request: what a scraper sends, and a few that are refused.
+sm="$work/seed_metrics"
+mkdir -p "$sm"
+printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9100\r\nUser-Agent: Prometheus/2.42.0\r\nAccept: text/plain;version=0.0.4\r\n\r\n' \
+  >"$sm/prometheus"
+printf 'HEAD /metrics?x=1 HTTP/1.0\n\n' >"$sm/head"
+printf 'POST /metrics HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi' >"$sm/post"
+printf 'GET /other HTTP/1.1\r\n\r\n' >"$sm/other"
+printf 'GET /metrics HTTP/1.1\r\n folded: x\r\n\r\n' >"$sm/fold"
+
+# bench_merge: a report as bench --json writes it, and JSON odds and ends.
+sb="$work/seed_merge"
+mkdir -p "$sb"
+printf '%s' '{"host":"localhost","port":8000,"connections":2,"connected":2,"size":64,"pipeline":1,"rate":0,"threads":1,"setup_s":0.001,"seconds":1.0,"messages":3,"bytes":192,"msgs_per_s":3.0,"mb_per_s":0.0,"latency_us":{"min":10.0,"p50":20.0,"p90":300.0,"p99":300.0,"p99_9":300.0,"max":300.0,"mean":110.0},"errors":{"total":0,"connect":0,"corrupted":0,"extra":0,"missing":0,"early_close":0,"local":0},"reports":1,"latency_histogram":{"unit":"ns","sub_bits":7,"total":3,"min":10000,"max":300000,"sum":330000,"buckets":[924,1,1052,1,1554,1]}}' >"$sb/report"
+printf '{"interval":1}\n{"a":[1,2.5e3,-0,true,false,null,"\\u00e9\\ud83d\\ude00"]}\n' >"$sb/stream"
+printf '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]' >"$sb/deep"
 
 failed=()
 run() { # NAME SEEDS
@@ -118,7 +137,9 @@ run() { # NAME SEEDS
 }
 run fuzz_options "$so"
 run fuzz_log "$sl"
+run fuzz_bench_merge "$sb"
 run fuzz_proxy_header "$sp"
+run fuzz_metrics_request "$sm"
 
 step "done"
 [ ${#failed[@]} -eq 0 ] || die "failures in: ${failed[*]}"

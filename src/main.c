@@ -1,6 +1,8 @@
 /* Wires the modules together: options, then the role they ask for. */
+#include "base/activation.h"
 #include "bench/bench.h"
 #include "bench/hgrm.h"
+#include "bench/merge.h"
 #include "bench/report.h"
 #include "client/client.h"
 #include "base/log.h"
@@ -47,10 +49,37 @@ static unsigned threads_wanted(const options_t *opts) {
   return n > RUNNER_MAX_THREADS ? RUNNER_MAX_THREADS : n;
 }
 
-static int run_server(const options_t *opts) {
+/* Socket activation: the server serves the one TCP socket passed. More
+ * than one, or another kind, is a mistake in the service's units: said in
+ * one line, and the server does not start. */
+static int use_passed_socket(const options_t *opts, const activation_t *a,
+                             runner_config_t *config) {
+  char passed[LOG_LINE_SIZE];
+
+  if (a->count != 1 || activation_count_of(a, PLATFORM_SOCKET_TCP) != 1) {
+    activation_describe(a, passed, sizeof(passed));
+    log_line("socket activation: %u socket%s passed (%s): tcpecho --server "
+             "serves exactly one TCP socket",
+             a->count, a->count == 1 ? "" : "s", passed);
+    return -1;
+  }
+  if (opts->host != NULL || opts->port_given)
+    log_line("ignoring %s: the service manager passed the socket",
+             opts->host == NULL  ? "--port"
+             : !opts->port_given ? "--host"
+                                 : "--host and --port");
+  config->socket_passed = 1;
+  config->socket = a->sockets[0].sock;
+  return 0;
+}
+
+static int run_server(const options_t *opts, const activation_t *activation) {
   runner_config_t config;
 
   memset(&config, 0, sizeof(config));
+  if (activation->count > 0 &&
+      use_passed_socket(opts, activation, &config) != 0)
+    return EXIT_STATUS_FAILURE;
   config.server.host = opts->host;
   config.server.port = opts->port;
   config.server.quiet = opts->quiet;
@@ -62,8 +91,13 @@ static int run_server(const options_t *opts) {
   config.threads = threads_wanted(opts);
   config.drain_timeout_ms = opts->drain_timeout_ms;
   config.verbose = opts->verbose;
+  config.udp = opts->udp;
+  config.udp_rate = opts->udp_rate;
   /* Each platform's way of spreading connections, testable on any. */
   config.spread = getenv("TCPECHO_SPREAD");
+  config.metrics_port = opts->metrics_port;
+  config.metrics_host = opts->metrics_host[0] ? opts->metrics_host : NULL;
+  config.version = TCPECHO_VERSION;
   return runner_run(&config);
 }
 
@@ -262,14 +296,16 @@ static void raise_fd_limit(int verbose) {
     log_line("descriptor limit: %llu", (unsigned long long)after);
 }
 
-static int run_mode(const options_t *opts) {
+static int run_mode(const options_t *opts, const activation_t *activation) {
   switch (opts->mode) {
   case MODE_SERVER:
     raise_fd_limit(opts->verbose);
-    return run_server(opts);
+    return run_server(opts, activation);
   case MODE_BENCH:
     raise_fd_limit(opts->verbose);
     return run_bench(opts);
+  case MODE_MERGE:
+    return bench_merge_main(opts->files, opts->file_count, opts->json);
   case MODE_PING:
     return run_ping(opts);
   case MODE_PIPE:
@@ -283,6 +319,7 @@ static int run_mode(const options_t *opts) {
 
 int main(int argc, char **argv) {
   options_t opts;
+  activation_t activation;
   char err[1024];
   int status;
 
@@ -303,11 +340,15 @@ int main(int argc, char **argv) {
     break;
   }
   platform_ignore_sigpipe();
+  /* While the process has one thread: it changes the environment. */
+  activation.count = 0;
+  if (opts.mode == MODE_SERVER && activation_take(&activation) != 0)
+    return EXIT_STATUS_FAILURE;
   /* Lines go through a bounded buffer from here on, so that a standard
    * error nobody reads cannot stall the loop; if that cannot start, they
    * are written directly, as before. */
   (void)log_start(2, LOG_BUFFER_SIZE);
-  status = run_mode(&opts);
+  status = run_mode(&opts, &activation);
   log_stop(LOG_STOP_TIMEOUT_MS);
   return status;
 }

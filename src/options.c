@@ -18,6 +18,7 @@ typedef enum {
   KIND_UINT,    /* unsigned long long field, min..max */
   KIND_THREADS, /* as KIND_UINT, or "auto": 0 */
   KIND_SECONDS, /* unsigned long long field in ms, min ms..max seconds */
+  KIND_LISTEN,  /* [HOST:]PORT: metrics_host and metrics_port */
   KIND_HELP,
   KIND_VERSION
 } opt_kind_t;
@@ -39,6 +40,7 @@ static const opt_spec_t opt_table[] = {
     {"server", 's', KIND_MODE, ANY_MODE, NO_FIELD, 0, 0, MODE_SERVER},
     {"client", 'c', KIND_MODE, ANY_MODE, NO_FIELD, 0, 0, MODE_CLIENT},
     {"bench", 'b', KIND_MODE, ANY_MODE, NO_FIELD, 0, 0, MODE_BENCH},
+    {"bench-merge", 0, KIND_MODE, MODE_MERGE, NO_FIELD, 0, 0, MODE_MERGE},
     {"host", 'H', KIND_STRING, ANY_MODE, FIELD(host), 0, 0, 0},
     {"port", 'p', KIND_PORT, ANY_MODE, FIELD(port), 0, 65535, 0},
     {"quiet", 'q', KIND_FLAG, ANY_MODE, FIELD(quiet), 0, 0, 0},
@@ -71,6 +73,9 @@ static const opt_spec_t opt_table[] = {
      0},
     {"proxy-timeout", 0, KIND_SECONDS, MODE_SERVER, FIELD(proxy_timeout_ms), 1,
      24 * 86400, 0}, /* like --idle-timeout: stamps are 32-bit ms */
+    {"udp", 'u', KIND_FLAG, MODE_SERVER, FIELD(udp), 0, 0, 0},
+    {"udp-rate", 0, KIND_UINT, MODE_SERVER, FIELD(udp_rate), 0, 10000000, 0},
+    {"metrics", 0, KIND_LISTEN, MODE_SERVER, FIELD(metrics_port), 0, 65535, 0},
     {"connections", 'C', KIND_UINT, MODE_BENCH, FIELD(connections), 1, 1000000,
      0},
     {"pipeline", 'P', KIND_UINT, MODE_BENCH, FIELD(pipeline), 1, 65536, 0},
@@ -82,7 +87,7 @@ static const opt_spec_t opt_table[] = {
     {"threads", 'T', KIND_THREADS, MODE_SERVER | MODE_BENCH, FIELD(threads), 1,
      256, 0},
     {"churn", 0, KIND_FLAG, MODE_BENCH, FIELD(churn), 0, 0, 0},
-    {"json", 0, KIND_FLAG, MODE_BENCH, FIELD(json), 0, 0, 0},
+    {"json", 0, KIND_FLAG, MODE_BENCH | MODE_MERGE, FIELD(json), 0, 0, 0},
     {"json-stream", 0, KIND_FLAG, MODE_BENCH, FIELD(json_stream), 0, 0, 0},
     {"hgrm", 0, KIND_STRING, MODE_BENCH, FIELD(hgrm_path), 0, 0, 0},
     {"source-ip", 0, KIND_STRING, MODE_BENCH, FIELD(source_ips), 0, 0, 0},
@@ -91,13 +96,16 @@ static const opt_spec_t opt_table[] = {
 };
 
 #define OPT_COUNT (sizeof(opt_table) / sizeof(opt_table[0]))
+/* The options seen are bits of one unsigned long long. */
+typedef char opt_count_fits_in_seen[OPT_COUNT <= 64 ? 1 : -1];
 
 static const char usage_text[] =
     "Usage: tcpecho --server [--host ADDR] [--port N] [--quiet] [--verbose]\n"
     "                        [--max-conns N] [--idle-timeout S]\n"
     "                        [--drain-timeout S] [--stats S]\n"
     "                        [--proxy-protocol] [--proxy-timeout S]\n"
-    "                        [--threads N|auto]\n"
+    "                        [--threads N|auto] [--udp] [--udp-rate N]\n"
+    "                        [--metrics [HOST:]PORT]\n"
     "       tcpecho --client [--host ADDR] [--port N] [--message TEXT]\n"
     "                        [--close-after S] [--quiet] [--verbose]\n"
     "                        [--connect-timeout S]\n"
@@ -114,6 +122,7 @@ static const char usage_text[] =
     "                       [--json] [--json-stream] [--hgrm FILE]\n"
     "                       [--quiet] [--verbose]\n"
     "                       [--connect-timeout S]\n"
+    "       tcpecho --bench-merge FILE... [--json]\n"
     "\n"
     "A TCP echo server, the client of the Go TCP tutorial, a ping over TCP,\n"
     "a pipe through an echo server and a verifying load generator.\n"
@@ -123,6 +132,8 @@ static const char usage_text[] =
     "  -c, --client               connect, send the message, log what comes\n"
     "                             back, close after --close-after seconds\n"
     "  -b, --bench                load an echo server, verify every byte\n"
+    "      --bench-merge FILE...  add up --bench --json reports of runs made\n"
+    "                             side by side (\"-\": standard input)\n"
     "  -H, --host ADDR            server: address to listen on (default: all\n"
     "                             interfaces, IPv4 and IPv6); others: host\n"
     "                             to connect to (default: localhost)\n"
@@ -151,6 +162,14 @@ static const char usage_text[] =
     "                             client, echo only what follows it\n"
     "      --proxy-timeout S      close connections without a whole\n"
     "                             header after this long (default: 5)\n"
+    "  -u, --udp                  echo UDP datagrams too, on the same port\n"
+    "                             and address(es)\n"
+    "      --udp-rate N           UDP: answer each source address at most\n"
+    "                             N datagrams/s (default: 10000; 0: no\n"
+    "                             limit)\n"
+    "      --metrics [HOST:]PORT  serve Prometheus metrics over HTTP at\n"
+    "                             /metrics (HOST default: 127.0.0.1;\n"
+    "                             :PORT for all interfaces)\n"
     "\n"
     "Client:\n"
     "  -m, --message TEXT         message to send (default: \"Hi, "
@@ -252,6 +271,40 @@ static int parse_uint(const char *s, unsigned long long max,
   return 0;
 }
 
+/* "PORT" (on 127.0.0.1), ":PORT" (all interfaces: host ""), "HOST:PORT"
+ * or "[IPV6]:PORT"; an IPv6 address needs its brackets, since its colons
+ * would be taken for the port's. */
+static int parse_listen(const char *s, char *host, size_t host_size,
+                        int *port) {
+  const char *colon = strrchr(s, ':'), *start = s, *port_text;
+  unsigned long long v;
+  size_t len;
+
+  if (colon == NULL) {
+    start = "127.0.0.1";
+    len = strlen(start);
+    port_text = s;
+  } else if (s[0] == '[') {
+    const char *close = strchr(s, ']');
+    if (close == NULL || close == s + 1 || close + 1 != colon)
+      return -1;
+    start = s + 1;
+    len = (size_t)(close - start);
+    port_text = colon + 1;
+  } else if (strchr(s, ':') != colon) {
+    return -1;
+  } else {
+    len = (size_t)(colon - s);
+    port_text = colon + 1;
+  }
+  if (len >= host_size || parse_uint(port_text, 65535, &v) != 0)
+    return -1;
+  memcpy(host, start, len);
+  host[len] = '\0';
+  *port = (int)v;
+  return 0;
+}
+
 /* "SECONDS[.FRACTION]" to milliseconds, rounded half up to the nearest one.
  * Done on integers so the result depends on neither locale nor float
  * rounding. */
@@ -325,7 +378,11 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
   case KIND_MODE:
     if (o->mode != MODE_NONE && o->mode != spec->sets_mode)
       return fail(err, err_size,
-                  "only one of --server, --client and --bench can be used");
+                  (o->mode | spec->sets_mode) & MODE_MERGE
+                      ? "--bench-merge cannot be used with --server, "
+                        "--client or --bench"
+                      : "only one of --server, --client and --bench can be "
+                        "used");
     o->mode = spec->sets_mode;
     break;
   case KIND_FLAG:
@@ -349,6 +406,7 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
                   "invalid port '%s': expected an integer from 0 to 65535",
                   quoted(q, value, strlen(value)));
     *(int *)field(o, spec) = (int)v;
+    o->port_given = 1;
     break;
   case KIND_UINT:
     if (parse_uint(value, spec->max, &v) != 0 || v < spec->min)
@@ -372,6 +430,14 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
     break;
   case KIND_SECONDS:
     return apply_seconds(o, spec, shown, value, err, err_size);
+  case KIND_LISTEN:
+    if (parse_listen(value, o->metrics_host, sizeof(o->metrics_host),
+                     &o->metrics_port) != 0)
+      return fail(err, err_size,
+                  "invalid value '%s' for %s: expected PORT, HOST:PORT or "
+                  "[IPV6]:PORT, the port from 0 to 65535",
+                  quoted(q, value, strlen(value)), shown);
+    break;
   case KIND_HELP:
     return OPTIONS_HELP;
   case KIND_VERSION:
@@ -412,6 +478,8 @@ static options_result_t settle_mode(options_t *o, unsigned long long seen,
 
 /* Where an option applies, in the words of the command line. */
 static const char *mode_names(unsigned modes) {
+  if (modes == ANY_MODE)
+    return "--server, --client and --bench";
   if (modes == (MODE_SERVER | MODE_CLIENT | MODE_BENCH))
     return "--server, --bench and the tutorial client (--client without "
            "--count, --forever or --stdin)";
@@ -421,6 +489,8 @@ static const char *mode_names(unsigned modes) {
     return "--server";
   if (modes == MODE_BENCH)
     return "--bench";
+  if (modes == (MODE_BENCH | MODE_MERGE))
+    return "--bench and --bench-merge";
   if ((modes & MODE_SERVER) == 0)
     return "--client and --bench";
   if ((modes & MODES_CLIENT) == 0)
@@ -478,10 +548,18 @@ static options_result_t check_bench(options_t *o, unsigned long long seen,
 static options_result_t check(options_t *o, unsigned long long seen, char *err,
                               size_t err_size) {
   options_result_t r = settle_mode(o, seen, err, err_size);
+  char q[LOG_ESCAPED_SIZE];
   size_t i;
 
   if (r != OPTIONS_RUN)
     return r;
+  if (o->mode != MODE_MERGE && o->file_count > 0)
+    return fail(err, err_size, "unexpected argument '%s'",
+                quoted(q, o->files[0], strlen(o->files[0])));
+  if (o->mode == MODE_MERGE && o->file_count == 0)
+    return fail(err, err_size,
+                "--bench-merge needs the report files to merge: "
+                "--bench-merge FILE...");
   for (i = 0; i < OPT_COUNT; i++) {
     if (((seen >> i) & 1) && !(opt_table[i].applies_to & o->mode))
       return misplaced(o, &opt_table[i], err, err_size);
@@ -505,11 +583,13 @@ static void set_defaults(options_t *o) {
   o->connect_timeout_ms = 10000;
   o->drain_timeout_ms = 5000;
   o->proxy_timeout_ms = 5000;
+  o->metrics_port = -1;
   o->connections = 1;
   o->pipeline = 1;
   o->duration_ms = 10000;
   o->warmup_ms = 1000;
   o->threads = 1;
+  o->udp_rate = OPTIONS_DEFAULT_UDP_RATE;
 }
 
 options_result_t options_parse(int argc, char **argv, options_t *o, char *err,
@@ -533,9 +613,14 @@ options_result_t options_parse(int argc, char **argv, options_t *o, char *err,
       only_operands = 1;
       continue;
     }
-    if (only_operands || arg[0] != '-' || arg[1] == '\0')
-      return fail(err, err_size, "unexpected argument '%s'",
-                  quoted(q, arg, strlen(arg)));
+    if (only_operands || arg[0] != '-' || arg[1] == '\0') {
+      /* Kept for --bench-merge; check() refuses them for the others. */
+      if (o->file_count == OPTIONS_MAX_FILES)
+        return fail(err, err_size, "too many files: at most %d",
+                    OPTIONS_MAX_FILES);
+      o->files[o->file_count++] = arg;
+      continue;
+    }
 
     if (arg[1] == '-') {
       const char *name = arg + 2;

@@ -9,6 +9,8 @@
 #define OPTIONS_DEFAULT_MESSAGE "Hi, beyondyyh"
 #define OPTIONS_DEFAULT_CLOSE_AFTER_MS 10000
 #define OPTIONS_MAX_SECONDS 31536000ULL /* one year */
+#define OPTIONS_DEFAULT_UDP_RATE 10000
+#define OPTIONS_HOST_MAX 256 /* a host name (253) and its NUL */
 
 /* Exit statuses, documented in the man page and README. */
 enum { EXIT_STATUS_OK = 0, EXIT_STATUS_FAILURE = 1, EXIT_STATUS_USAGE = 2 };
@@ -21,8 +23,12 @@ typedef enum {
   MODE_CLIENT = 1 << 1, /* --client: the tutorial's client */
   MODE_PING = 1 << 2,   /* --client --count N / --forever */
   MODE_PIPE = 1 << 3,   /* --client --stdin */
-  MODE_BENCH = 1 << 4   /* --bench */
+  MODE_BENCH = 1 << 4,  /* --bench */
+  MODE_MERGE = 1 << 5   /* --bench-merge FILE...: bench reports added up */
 } run_mode_t;
+
+/* --bench-merge takes at most this many report files. */
+#define OPTIONS_MAX_FILES 256
 
 #define MODES_CLIENT (MODE_CLIENT | MODE_PING | MODE_PIPE)
 
@@ -31,6 +37,7 @@ typedef struct options_s {
   run_mode_t mode;
   const char *host; /* NULL: server listens on all interfaces */
   int port;         /* 0..65535; 0 only for the server */
+  int port_given;   /* --port was on the command line */
   int quiet;        /* 1: no per-read (or per-round-trip) lines; 2 (-qq):
                        the server logs no line per session either */
   int verbose;      /* client: every libuv step; server, bench: set-up */
@@ -55,6 +62,12 @@ typedef struct options_s {
   unsigned long long stats_ms;
   int proxy_protocol; /* connections start with a PROXY protocol header */
   unsigned long long proxy_timeout_ms; /* for that header */
+  int udp;                     /* UDP echo beside TCP, on the same port */
+  unsigned long long udp_rate; /* datagrams/s per source; 0: no limit */
+  /* --metrics [HOST:]PORT: Prometheus metrics over HTTP. metrics_port -1:
+   * off; metrics_host "": all interfaces ("PORT" alone is 127.0.0.1). */
+  int metrics_port;
+  char metrics_host[OPTIONS_HOST_MAX];
 
   /* server and bench: event loops, one thread each; 0: "auto" */
   unsigned long long threads;
@@ -70,6 +83,10 @@ typedef struct options_s {
   int json_stream;        /* a JSON line per second, then the JSON report */
   const char *source_ips; /* bind connections to these, in turn */
   const char *hgrm_path;  /* write the latency distribution here */
+
+  /* --bench-merge: the report files, in order ("-": standard input) */
+  const char *files[OPTIONS_MAX_FILES];
+  size_t file_count;
 } options_t;
 
 typedef enum {

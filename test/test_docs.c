@@ -2,7 +2,10 @@
  * - every option of --help is in the man page's OPTIONS, with the same
  *   short form and the same defaults, and the man page names no option
  *   --help does not know; every SYNOPSIS line is accepted by the parser;
- * - the README holds no hand-made copy of --help;
+ * - the README holds no hand-made copy of --help, and each file it quotes
+ *   (a fenced block after "<!-- quote: PATH -->") is that file, word for
+ *   word (contrib/haproxy/tcpecho.cfg, which the HAProxy test runs, among
+ *   them);
  * - every line src/ prints (the formats given to log_line, printf and
  *   fprintf, and to the helpers that wrap them) is in the man page's LOG
  *   MESSAGES, and every entry there is a line src/ prints.
@@ -384,7 +387,7 @@ static void check_synopsis_form(char *form) {
     for (; *t == '['; t++)
       depth++;
     if (*t != '\0' && strcmp(t, "tcpecho") != 0) {
-      size_t len = strlen(t);
+      size_t len = strlen(t), k;
       int closes = 0;
       while (len > 0 && t[len - 1] == ']') {
         t[--len] = '\0';
@@ -393,6 +396,9 @@ static void check_synopsis_form(char *form) {
       tok[n].text = t;
       tok[n].depth = depth;
       tok[n++].optional = depth > 0;
+      /* Brackets inside a word ("[HOST:]PORT") open and close there. */
+      for (k = 0; k < len; k++)
+        closes += (t[k] == ']') - (t[k] == '[');
       depth -= closes;
     }
   }
@@ -498,6 +504,75 @@ static void test_readme_has_no_usage_copy(void **state) {
              copied);
 }
 
+/* Files the README must quote whole, as the tests use them. */
+static const char *const quoted_files[] = {"contrib/haproxy/tcpecho.cfg"};
+
+#define QUOTE_MARK "<!-- quote: "
+
+/* The fenced block right after the marker at `at` (its first line the
+ * next one): the text between its fences, or NULL if there is none. */
+static char *block_after(const char *at) {
+  const char *open = strchr(at, '\n'), *body, *end;
+  buf_t b = {0};
+  if (open == NULL || strncmp(open + 1, "```", 3) != 0)
+    return NULL;
+  body = strchr(open + 1, '\n');
+  if (body == NULL)
+    return NULL;
+  body++;
+  for (end = body; strncmp(end, "```", 3) != 0; end = strchr(end, '\n') + 1) {
+    if (strchr(end, '\n') == NULL)
+      return NULL; /* not closed */
+  }
+  buf_addn(&b, body, (size_t)(end - body));
+  if (b.s == NULL)
+    buf_add(&b, "");
+  return b.s;
+}
+
+static void test_readme_quotes_files(void **state) {
+  const char *at = readme_text;
+  size_t i;
+  (void)state;
+
+  problems = 0;
+  while ((at = strstr(at, QUOTE_MARK)) != NULL) {
+    char rel[256], path[1024];
+    const char *name = at + strlen(QUOTE_MARK);
+    size_t len = strcspn(name, " \n");
+    char *block = block_after(at), *file;
+
+    at = name;
+    if (len == 0 || len >= sizeof(rel) || strncmp(name + len, " -->", 4)) {
+      problem("README.md: a quote marker is not \"" QUOTE_MARK "PATH -->\"");
+      continue;
+    }
+    memcpy(rel, name, len);
+    rel[len] = '\0';
+    snprintf(path, sizeof(path), "%s/%s", source_dir, rel);
+    file = read_file(path);
+    if (file == NULL)
+      problem("README.md quotes %s, which cannot be read", rel);
+    else if (block == NULL)
+      problem("README.md: no fenced block right after the quote of %s", rel);
+    else if (strcmp(block, file) != 0)
+      problem("README.md's copy of %s is not the file: copy the file into "
+              "the block again",
+              rel);
+    free(block);
+    free(file);
+  }
+  for (i = 0; i < sizeof(quoted_files) / sizeof(quoted_files[0]); i++) {
+    char mark[300];
+    snprintf(mark, sizeof(mark), QUOTE_MARK "%s -->", quoted_files[i]);
+    if (strstr(readme_text, mark) == NULL)
+      problem("README.md does not quote %s (a fenced block after \"%s\")",
+              quoted_files[i], mark);
+  }
+  if (problems > 0)
+    fail_msg("%d problems with the files README.md quotes (above)", problems);
+}
+
 /* --- version ------------------------------------------------------------ */
 
 static void test_version(void **state) {
@@ -595,6 +670,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_options_match_help),
       cmocka_unit_test(test_synopsis_parses),
       cmocka_unit_test(test_readme_has_no_usage_copy),
+      cmocka_unit_test(test_readme_quotes_files),
       cmocka_unit_test(test_log_messages_match_src),
   };
   char readme[1024];

@@ -685,6 +685,69 @@ static void test_bench_writes_hgrm(void **state) {
   free(bench);
 }
 
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fputs(text, f) >= 0, 1);
+  assert_int_equal(fclose(f), 0);
+}
+
+/* Two runs' --json reports added up: counts summed, the max the larger of
+ * the two, and a damaged file refused with its name. */
+static void test_bench_merge_adds_runs(void **state) {
+  static const char a[] = "test_modes_a.json", b[] = "test_modes_b.json";
+  proc_t *server = malloc(sizeof(*server)), *bench = malloc(sizeof(*bench));
+  char port_s[16];
+  const char *run[] = {"-b", "-H",  "127.0.0.1", "-p",       port_s, "-C", "2",
+                       "-d", "0.3", "--json",    "--warmup", "0",    NULL};
+  const char *merge[] = {"--bench-merge", a, b, "--json", NULL};
+  const char *text[] = {"--bench-merge", a, b, NULL};
+  const char *damaged[] = {"--bench-merge", a, "test_modes.c.json", NULL};
+  double messages, max;
+  (void)state;
+
+  start_tcpecho(server, port_s, sizeof(port_s));
+  proc_start(bench, run);
+  wait_exit(bench, 0);
+  write_text(a, bench->out);
+  messages = json_number(bench->out, "messages");
+  max = json_number(bench->out, "max");
+  proc_start(bench, run);
+  wait_exit(bench, 0);
+  write_text(b, bench->out);
+  messages += json_number(bench->out, "messages");
+  if (json_number(bench->out, "max") > max)
+    max = json_number(bench->out, "max");
+
+  proc_start(bench, merge);
+  wait_exit(bench, 0);
+  assert_true(json_number(bench->out, "messages") == messages);
+  assert_true(json_number(bench->out, "max") == max);
+  assert_true(json_number(bench->out, "reports") == 2);
+  assert_true(json_number(bench->out, "connected") == 4);
+
+  proc_start(bench, text);
+  wait_exit(bench, 0);
+  assert_non_null(strstr(bench->out, "run 1: test_modes_a.json: "));
+  assert_non_null(strstr(bench->out, "run 2: test_modes_b.json: "));
+  assert_non_null(strstr(bench->out, "tcpecho bench: 2 runs merged, "
+                                     "4 connections, 2 threads\n"));
+
+  write_text("test_modes.c.json", "{\"host\":\"x\",\n");
+  proc_start(bench, damaged);
+  wait_exit(bench, 1);
+  assert_non_null(strstr(bench->err, "bench-merge: test_modes.c.json: not "
+                                     "JSON: line 2, column 1: expected a "
+                                     "member name"));
+  assert_string_equal(bench->out, "");
+  remove(a);
+  remove(b);
+  remove("test_modes.c.json");
+  stop_server(server, SIGINT);
+  free(server);
+  free(bench);
+}
+
 static void test_bench_connection_refused(void **state) {
   proc_t *server = malloc(sizeof(*server)), *bench = malloc(sizeof(*bench));
   char port_s[16];
@@ -718,6 +781,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_bench_churn_usage, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_detects_faults, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_writes_hgrm, proc_kill_all),
+      cmocka_unit_test_teardown(test_bench_merge_adds_runs, proc_kill_all),
       cmocka_unit_test_teardown(test_bench_connection_refused, proc_kill_all),
   };
   int rc;

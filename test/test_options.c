@@ -35,6 +35,60 @@ static void test_server_defaults(void **state) {
   assert_int_equal(o.port, 8000);
   assert_int_equal(o.quiet, 0);
   assert_int_equal(o.threads, 1); /* the tutorial's one loop */
+  assert_int_equal(o.metrics_port, -1);
+}
+
+/* --metrics [HOST:]PORT: the port alone is loopback's; ":PORT" all
+ * interfaces (host ""); an IPv6 address in brackets. */
+static void test_metrics(void **state) {
+  static const struct {
+    const char *value, *host;
+    int port;
+  } good[] = {
+      {"9100", "127.0.0.1", 9100},
+      {"0", "127.0.0.1", 0},
+      {":9100", "", 9100},
+      {"0.0.0.0:65535", "0.0.0.0", 65535},
+      {"[::1]:0", "::1", 0},
+      {"[::]:9100", "::", 9100},
+      {"localhost:80", "localhost", 80},
+  };
+  static const char *bad[] = {
+      "",         "65536",     "x",       "9100:",     "::1:9100",
+      "[::1]",    "[::1]9100", "[]:9100", "[::1:9100", "host:-1",
+      "host:+80", ":",         "a:b:1"};
+  char *client[] = {"tcpecho", "--client", "--metrics", "9100"};
+  char *bench[] = {"tcpecho", "--bench", "--metrics=9100"};
+  char *missing[] = {"tcpecho", "--server", "--metrics"};
+  char *argv[] = {"tcpecho", "--server", "--metrics", NULL};
+  char long_host[OPTIONS_HOST_MAX + 8];
+  options_t o;
+  size_t i;
+  (void)state;
+
+  for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    argv[3] = (char *)good[i].value;
+    if (parse(ARGC(argv), argv, &o) != OPTIONS_RUN)
+      fail_msg("--metrics '%s' refused: %s", good[i].value, err);
+    assert_string_equal(o.metrics_host, good[i].host);
+    assert_int_equal(o.metrics_port, good[i].port);
+  }
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    argv[3] = (char *)bad[i];
+    expect_error(ARGC(argv), argv, "for --metrics: expected PORT, HOST:PORT");
+  }
+  /* A host longer than any name there is. */
+  memset(long_host, 'h', sizeof(long_host));
+  memcpy(long_host + OPTIONS_HOST_MAX, ":9100", 6);
+  argv[3] = long_host;
+  expect_error(ARGC(argv), argv, "for --metrics");
+  long_host[OPTIONS_HOST_MAX - 1] = '\0';
+  memcpy(long_host + OPTIONS_HOST_MAX - 6, ":9100", 6);
+  assert_int_equal(parse(ARGC(argv), argv, &o), OPTIONS_RUN);
+  assert_int_equal(strlen(o.metrics_host), OPTIONS_HOST_MAX - 6);
+  expect_error(ARGC(client), client, "--metrics applies only to --server");
+  expect_error(ARGC(bench), bench, "--metrics applies only to --server");
+  expect_error(ARGC(missing), missing, "option --metrics needs a value");
 }
 
 /* --quiet counts up to 2: -qq is quieter still. */
@@ -78,6 +132,79 @@ static void test_threads(void **state) {
   expect_error(ARGC(too_many), too_many, "from 1 to 256, or auto");
   expect_error(ARGC(zero), zero, "from 1 to 256, or auto");
   expect_error(ARGC(word), word, "invalid value 'Auto' for -T");
+}
+
+/* --bench-merge FILE...: its operands in order, "-" and after "--" too;
+ * only --json besides. */
+static void test_bench_merge(void **state) {
+  char *files[] = {"tcpecho", "a.json", "--bench-merge", "-",
+                   "--json",  "--",     "-b.json"};
+  char *none[] = {"tcpecho", "--bench-merge", "--json"};
+  char *with_bench[] = {"tcpecho", "--bench-merge", "a", "--bench"};
+  char *with_host[] = {"tcpecho", "--bench-merge", "a", "-H", "x"};
+  char *hgrm[] = {"tcpecho", "--bench-merge", "a", "--hgrm", "x"};
+  char *bench_hgrm[] = {"tcpecho", "-b", "--hgrm", "x.hgrm"};
+  char *many[OPTIONS_MAX_FILES + 3];
+  options_t o;
+  size_t i;
+  (void)state;
+
+  assert_int_equal(parse(ARGC(files), files, &o), OPTIONS_RUN);
+  assert_int_equal(o.mode, MODE_MERGE);
+  assert_int_equal(o.json, 1);
+  assert_int_equal(o.file_count, 3);
+  assert_string_equal(o.files[0], "a.json");
+  assert_string_equal(o.files[1], "-");
+  assert_string_equal(o.files[2], "-b.json");
+  expect_error(ARGC(none), none, "--bench-merge needs the report files");
+  expect_error(ARGC(with_bench), with_bench,
+               "--bench-merge cannot be used with --server, --client or "
+               "--bench");
+  expect_error(ARGC(with_host), with_host,
+               "--host applies only to --server, --client and --bench");
+  expect_error(ARGC(hgrm), hgrm, "--hgrm applies only to --bench");
+  assert_int_equal(parse(ARGC(bench_hgrm), bench_hgrm, &o), OPTIONS_RUN);
+  assert_string_equal(o.hgrm_path, "x.hgrm");
+
+  many[0] = "tcpecho";
+  many[1] = "--bench-merge";
+  for (i = 2; i < ARGC(many); i++)
+    many[i] = "r.json";
+  expect_error(ARGC(many), many, "too many files: at most 256");
+  assert_int_equal(parse(ARGC(many) - 1, many, &o), OPTIONS_RUN);
+  assert_int_equal(o.file_count, OPTIONS_MAX_FILES);
+}
+
+/* --udp and --udp-rate: server only (the rate, like --proxy-timeout,
+ * has no effect without its option). */
+static void test_udp(void **state) {
+  char *plain[] = {"tcpecho", "-s"};
+  char *on[] = {"tcpecho", "-s", "--udp"};
+  char *short_rate[] = {"tcpecho", "-su", "--udp-rate", "0"};
+  char *max[] = {"tcpecho", "-s", "--udp", "--udp-rate=10000000"};
+  char *over[] = {"tcpecho", "-s", "--udp", "--udp-rate", "10000001"};
+  char *alone[] = {"tcpecho", "-s", "--udp-rate", "5"};
+  char *client[] = {"tcpecho", "-c", "--udp"};
+  char *bench[] = {"tcpecho", "-b", "--udp-rate", "5"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(plain), plain, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp, 0);
+  assert_int_equal(o.udp_rate, 10000);
+  assert_int_equal(parse(ARGC(on), on, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp, 1);
+  assert_int_equal(o.udp_rate, 10000);
+  assert_int_equal(parse(ARGC(short_rate), short_rate, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp, 1);
+  assert_int_equal(o.udp_rate, 0);
+  assert_int_equal(parse(ARGC(max), max, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp_rate, 10000000);
+  expect_error(ARGC(over), over, "from 0 to 10000000");
+  assert_int_equal(parse(ARGC(alone), alone, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp, 0);
+  assert_int_equal(o.udp_rate, 5);
+  expect_error(ARGC(client), client, "--udp applies only to --server");
+  expect_error(ARGC(bench), bench, "--udp-rate applies only to --server");
 }
 
 static void test_client_defaults(void **state) {
@@ -474,7 +601,10 @@ int main(void) {
       cmocka_unit_test(test_durations_below_resolution),
       cmocka_unit_test(test_connect_timeout_and_verbose),
       cmocka_unit_test(test_server_defaults),
+      cmocka_unit_test(test_metrics),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_bench_merge),
+      cmocka_unit_test(test_udp),
       cmocka_unit_test(test_quiet_twice),
       cmocka_unit_test(test_client_defaults),
       cmocka_unit_test(test_long_forms),

@@ -35,7 +35,7 @@ static unsigned top_bit(uint64_t v) {
  * bits: v >> shift is in [SUB_COUNT, 2 * SUB_COUNT) with shift = m -
  * SUB_BITS, and power m's buckets follow those of m - 1. Below 2 * SUB_COUNT
  * the shift is 0 and the index is the value itself. */
-static size_t bucket_of(uint64_t v) {
+size_t histogram_bucket_of(uint64_t v) {
   unsigned shift;
   if (v < HISTOGRAM_SUB_COUNT)
     return (size_t)v;
@@ -70,7 +70,7 @@ void histogram_record_n(histogram_t *h, uint64_t value, uint64_t count) {
     h->min = value;
   if (value > h->max)
     h->max = value;
-  h->counts[bucket_of(value)] += count;
+  h->counts[histogram_bucket_of(value)] += count;
   h->total += count;
   h->sum += (double)value * (double)count;
 }

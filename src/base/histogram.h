@@ -49,6 +49,9 @@ double histogram_mean(const histogram_t *h);
  * value (as HdrHistogram does); 0 when empty. */
 double histogram_stddev(const histogram_t *h);
 
+/* The bucket value is counted in. */
+size_t histogram_bucket_of(uint64_t value);
+
 /* The value bucket i stands for, as histogram_percentile reports it: its
  * midpoint clamped to [min, max]. For walking the buckets in order, e.g. to
  * print the whole distribution. */

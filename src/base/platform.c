@@ -4,8 +4,12 @@
     !defined(__DragonFly__)
 #define _POSIX_C_SOURCE 200809L
 #endif
-#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE /* SO_REUSEPORT */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* SO_REUSEPORT, struct in6_pktinfo */
+#endif
+#if defined(__APPLE__)
+#define _DARWIN_C_SOURCE     /* IP_PKTINFO despite _POSIX_C_SOURCE */
+#define __APPLE_USE_RFC_3542 /* IPV6_RECVPKTINFO */
 #endif
 
 #include "base/platform.h"
@@ -25,6 +29,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #endif
 
@@ -139,6 +144,59 @@ int platform_dup_socket(uv_os_sock_t sock, uv_os_sock_t *copy) {
 
 void platform_close_socket(uv_os_sock_t sock) {
   (void)closesocket(sock);
+}
+
+int platform_udp_dst_supported(void) {
+  return 0;
+}
+
+int platform_udp_open_dst(const struct sockaddr *addr, uv_os_sock_t *sock) {
+  (void)addr;
+  (void)sock;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
+                          size_t *len, int *truncated,
+                          struct sockaddr_storage *peer,
+                          struct sockaddr_storage *dst) {
+  (void)sock;
+  (void)buf;
+  (void)size;
+  (void)len;
+  (void)truncated;
+  (void)peer;
+  (void)dst;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
+                           const struct sockaddr *peer,
+                           const struct sockaddr *from) {
+  (void)sock;
+  (void)buf;
+  (void)len;
+  (void)peer;
+  (void)from;
+  return UV_ENOTSUP;
+}
+
+int platform_inherits_sockets(void) {
+  return 0;
+}
+
+int platform_inherited_socket(int fd, uv_os_sock_t *sock) {
+  (void)fd;
+  (void)sock;
+  return UV_ENOTSUP;
+}
+
+/* Not asked here: no socket is inherited by number (see above). */
+platform_socket_kind_t platform_socket_kind(uv_os_sock_t sock,
+                                            struct sockaddr_storage *local) {
+  (void)sock;
+  memset(local, 0, sizeof(*local));
+  return PLATFORM_SOCKET_OTHER;
 }
 
 int platform_stop_signals(int signums[PLATFORM_STOP_SIGNALS_MAX]) {
@@ -331,6 +389,289 @@ int platform_dup_socket(uv_os_sock_t sock, uv_os_sock_t *copy) {
 
 void platform_close_socket(uv_os_sock_t sock) {
   (void)close(sock);
+}
+
+/* How IPv4 says where a datagram went and where a reply comes from:
+ * IP_PKTINFO where it has ipi_spec_dst (Linux, macOS), else the BSDs'
+ * pair of options. */
+#if defined(IP_PKTINFO) && (defined(__linux__) || defined(__APPLE__))
+#define UDP_DST_V4_PKTINFO 1
+#elif defined(IP_RECVDSTADDR) && defined(IP_SENDSRCADDR)
+#define UDP_DST_V4_DSTADDR 1
+#endif
+#if (defined(UDP_DST_V4_PKTINFO) || defined(UDP_DST_V4_DSTADDR)) &&            \
+    defined(IPV6_RECVPKTINFO) && defined(IPV6_PKTINFO)
+#define UDP_DST 1
+#endif
+
+#ifdef UDP_DST
+
+/* Room for a pktinfo of each family, and more than enough alignment. */
+#define UDP_CMSG_SPACE 256
+
+static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0,    0,
+                                            0, 0, 0, 0, 0xff, 0xff};
+
+int platform_udp_dst_supported(void) {
+  return 1;
+}
+
+static socklen_t sockaddr_len(const struct sockaddr *sa) {
+  return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                   : sizeof(struct sockaddr_in);
+}
+
+/* Each option the family's datagrams need; on an IPv6 socket the IPv4 one
+ * too, for IPv4 datagrams (where the system takes it: Linux does). */
+static int set_dst_options(int fd, int family) {
+  int on = 1, off = 0, v4_err;
+#ifdef UDP_DST_V4_PKTINFO
+  v4_err = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+#else
+  v4_err = setsockopt(fd, IPPROTO_IP, IP_RECVDSTADDR, &on, sizeof(on));
+#endif
+  if (family == AF_INET)
+    return v4_err;
+  if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) != 0)
+    return -1;
+  return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+}
+
+int platform_udp_open_dst(const struct sockaddr *addr, uv_os_sock_t *sock) {
+  int fd = socket(addr->sa_family, SOCK_DGRAM, 0), err;
+
+  if (fd < 0)
+    return uv_translate_sys_error(errno);
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0 ||
+      set_dst_options(fd, addr->sa_family) != 0 ||
+      bind(fd, addr, sockaddr_len(addr)) != 0) {
+    err = uv_translate_sys_error(errno);
+    close(fd);
+    return err;
+  }
+  *sock = fd;
+  return 0;
+}
+
+/* An IPv4 destination on an IPv6 socket is given as IPv4-mapped, like
+ * the peer's address. */
+static void set_dst_v4(struct sockaddr_storage *dst, const void *in_addr,
+                       int family) {
+  memset(dst, 0, sizeof(*dst));
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)dst;
+    in6->sin6_family = AF_INET6;
+    memcpy(in6->sin6_addr.s6_addr, v4_mapped, 12);
+    memcpy(in6->sin6_addr.s6_addr + 12, in_addr, 4);
+  } else {
+    struct sockaddr_in *in = (struct sockaddr_in *)dst;
+    in->sin_family = AF_INET;
+    memcpy(&in->sin_addr, in_addr, 4);
+  }
+}
+
+static void read_dst(struct msghdr *msg, int family,
+                     struct sockaddr_storage *dst) {
+  struct cmsghdr *c;
+  dst->ss_family = AF_UNSPEC;
+  for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      struct in6_pktinfo info;
+      struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)dst;
+      memcpy(&info, CMSG_DATA(c), sizeof(info));
+      memset(dst, 0, sizeof(*dst));
+      in6->sin6_family = AF_INET6;
+      in6->sin6_addr = info.ipi6_addr;
+      return; /* the IPv6 one says all */
+    }
+#ifdef UDP_DST_V4_PKTINFO
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      struct in_pktinfo info;
+      memcpy(&info, CMSG_DATA(c), sizeof(info));
+      set_dst_v4(dst, &info.ipi_addr, family); /* the header's address */
+    }
+#else
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVDSTADDR)
+      set_dst_v4(dst, CMSG_DATA(c), family);
+#endif
+  }
+}
+
+int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
+                          size_t *len, int *truncated,
+                          struct sockaddr_storage *peer,
+                          struct sockaddr_storage *dst) {
+  union {
+    struct cmsghdr align;
+    char bytes[UDP_CMSG_SPACE];
+  } control;
+  struct msghdr msg;
+  struct iovec iov;
+  ssize_t n;
+
+  memset(&msg, 0, sizeof(msg));
+  iov.iov_base = buf;
+  iov.iov_len = size;
+  msg.msg_name = peer;
+  msg.msg_namelen = sizeof(*peer);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.bytes;
+  msg.msg_controllen = sizeof(control.bytes);
+  do
+    n = recvmsg(sock, &msg, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return errno == EAGAIN || errno == EWOULDBLOCK
+               ? UV_EAGAIN
+               : uv_translate_sys_error(errno);
+  *len = (size_t)n;
+  *truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+  read_dst(&msg, peer->ss_family, dst); /* the socket's family */
+  return 0;
+}
+
+int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
+                           const struct sockaddr *peer,
+                           const struct sockaddr *from) {
+  union {
+    struct cmsghdr align;
+    char bytes[UDP_CMSG_SPACE];
+  } control;
+  const struct sockaddr_in6 *from6 = (const struct sockaddr_in6 *)from;
+  struct cmsghdr *c;
+  struct msghdr msg;
+  struct iovec iov;
+  ssize_t n;
+
+  memset(&msg, 0, sizeof(msg));
+  memset(&control, 0, sizeof(control));
+  iov.iov_base = (void *)buf;
+  iov.iov_len = len;
+  msg.msg_name = (void *)peer;
+  msg.msg_namelen = sockaddr_len(peer);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (from != NULL && from->sa_family != AF_UNSPEC) {
+    const void *v4 = NULL;
+    msg.msg_control = control.bytes;
+    c = (struct cmsghdr *)control.bytes;
+    if (from->sa_family == AF_INET)
+      v4 = &((const struct sockaddr_in *)from)->sin_addr;
+    else if (memcmp(from6->sin6_addr.s6_addr, v4_mapped, 12) == 0)
+      v4 = from6->sin6_addr.s6_addr + 12; /* an IPv4 reply: IPv4's option */
+    if (v4 == NULL) {
+      struct in6_pktinfo info;
+      memset(&info, 0, sizeof(info));
+      info.ipi6_addr = from6->sin6_addr;
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(info));
+      memcpy(CMSG_DATA(c), &info, sizeof(info));
+      msg.msg_controllen = CMSG_SPACE(sizeof(info));
+    } else {
+#ifdef UDP_DST_V4_PKTINFO
+      struct in_pktinfo info;
+      memset(&info, 0, sizeof(info));
+      memcpy(&info.ipi_spec_dst, v4, 4);
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(info));
+      memcpy(CMSG_DATA(c), &info, sizeof(info));
+      msg.msg_controllen = CMSG_SPACE(sizeof(info));
+#else
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_SENDSRCADDR;
+      c->cmsg_len = CMSG_LEN(sizeof(struct in_addr));
+      memcpy(CMSG_DATA(c), v4, 4);
+      msg.msg_controllen = CMSG_SPACE(sizeof(struct in_addr));
+#endif
+    }
+  }
+  do
+    n = sendmsg(sock, &msg, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return errno == EAGAIN || errno == EWOULDBLOCK
+               ? UV_EAGAIN
+               : uv_translate_sys_error(errno);
+  return 0;
+}
+
+#else /* no way to tell a datagram's destination */
+
+int platform_udp_dst_supported(void) {
+  return 0;
+}
+
+int platform_udp_open_dst(const struct sockaddr *addr, uv_os_sock_t *sock) {
+  (void)addr;
+  (void)sock;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
+                          size_t *len, int *truncated,
+                          struct sockaddr_storage *peer,
+                          struct sockaddr_storage *dst) {
+  (void)sock;
+  (void)buf;
+  (void)size;
+  (void)len;
+  (void)truncated;
+  (void)peer;
+  (void)dst;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
+                           const struct sockaddr *peer,
+                           const struct sockaddr *from) {
+  (void)sock;
+  (void)buf;
+  (void)len;
+  (void)peer;
+  (void)from;
+  return UV_ENOTSUP;
+}
+
+#endif
+
+int platform_inherits_sockets(void) {
+  return 1;
+}
+
+int platform_inherited_socket(int fd, uv_os_sock_t *sock) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags == -1)
+    return UV_EBADF;
+  /* A program this process started would otherwise hold the listener
+   * open after we close it. */
+  if (!(flags & FD_CLOEXEC))
+    (void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  *sock = fd;
+  return 0;
+}
+
+platform_socket_kind_t platform_socket_kind(uv_os_sock_t sock,
+                                            struct sockaddr_storage *local) {
+  socklen_t len = sizeof(int);
+  int type = 0, family;
+
+  memset(local, 0, sizeof(*local));
+  if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+    return PLATFORM_SOCKET_NONE;
+  len = sizeof(*local);
+  if (getsockname(sock, (struct sockaddr *)local, &len) != 0)
+    return PLATFORM_SOCKET_OTHER;
+  family = local->ss_family;
+  if ((family == AF_INET || family == AF_INET6) && type == SOCK_STREAM)
+    return PLATFORM_SOCKET_TCP;
+  if ((family == AF_INET || family == AF_INET6) && type == SOCK_DGRAM)
+    return PLATFORM_SOCKET_UDP;
+  memset(local, 0, sizeof(*local));
+  return PLATFORM_SOCKET_OTHER;
 }
 
 int platform_stop_signals(int signums[PLATFORM_STOP_SIGNALS_MAX]) {

@@ -86,6 +86,62 @@ int platform_dup_socket(uv_os_sock_t sock, uv_os_sock_t *copy);
 /* Closes a socket no libuv handle owns. */
 void platform_close_socket(uv_os_sock_t sock);
 
+/* ---- UDP: a reply from the address each datagram was sent to ----
+ * libuv's uv_udp_t cannot tell that address, nor choose the one a reply
+ * leaves from: a socket bound to a wildcard address (0.0.0.0, ::) would
+ * answer from whichever address the routing table picks. These do it
+ * with recvmsg/sendmsg: IP_PKTINFO and IPV6_PKTINFO on Linux and macOS,
+ * IP_RECVDSTADDR/IP_SENDSRCADDR and IPV6_PKTINFO on the BSDs. */
+
+/* Whether this platform has them: 0 on Windows (and where the options
+ * are missing), where the functions below return UV_ENOTSUP. */
+int platform_udp_dst_supported(void);
+
+/* A non-blocking UDP socket bound to addr (IPv4 too for "::", whatever
+ * the system's default), set to report each datagram's destination.
+ * Returns 0 or a UV_* error, leaving nothing open. */
+int platform_udp_open_dst(const struct sockaddr *addr, uv_os_sock_t *sock);
+
+/* Receives one datagram into buf: *len bytes of it (*truncated when it was
+ * longer than size and the rest is lost), from *peer, sent to *dst (its
+ * family AF_UNSPEC when the system did not say; an IPv4 address arriving
+ * on an IPv6 socket in IPv4-mapped form, as peers are). Returns 0,
+ * UV_EAGAIN when none is waiting, or another UV_* error. */
+int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
+                          size_t *len, int *truncated,
+                          struct sockaddr_storage *peer,
+                          struct sockaddr_storage *dst);
+
+/* Sends buf to peer with from as its source address (NULL or AF_UNSPEC:
+ * the system's choice), without blocking. Returns 0, UV_EAGAIN when the
+ * socket's buffer is full, or another UV_* error. */
+int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
+                           const struct sockaddr *peer,
+                           const struct sockaddr *from);
+
+/* What a socket handed to this process is. */
+typedef enum {
+  PLATFORM_SOCKET_NONE, /* not a socket (a file, a pipe) */
+  PLATFORM_SOCKET_TCP,  /* IPv4 or IPv6, stream */
+  PLATFORM_SOCKET_UDP,  /* IPv4 or IPv6, datagram */
+  PLATFORM_SOCKET_OTHER /* another family or type: Unix, SOCK_SEQPACKET */
+} platform_socket_kind_t;
+
+/* Whether sockets can be handed to this process at start as descriptors
+ * 3, 4, ... (systemd's socket activation and the launchers that follow
+ * it): POSIX; not Windows, where handles are not inherited by number. */
+int platform_inherits_sockets(void);
+
+/* Takes descriptor fd, inherited at start, as *sock and marks it
+ * close-on-exec: it is this process's, not its children's. UV_EBADF when
+ * it is not open; UV_ENOTSUP where platform_inherits_sockets is 0. */
+int platform_inherited_socket(int fd, uv_os_sock_t *sock);
+
+/* What sock is (SO_TYPE and the family of its address), and for TCP and
+ * UDP its local address in *local (zeroed otherwise). */
+platform_socket_kind_t platform_socket_kind(uv_os_sock_t sock,
+                                            struct sockaddr_storage *local);
+
 /* The signals that ask a process to stop: SIGINT, SIGTERM and SIGHUP on
  * POSIX; on Windows Ctrl-C (SIGINT), Ctrl-Break (SIGBREAK) and closing the
  * console window (SIGHUP, as libuv reports it). Returns how many. */

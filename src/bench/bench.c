@@ -1148,6 +1148,7 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     result->seconds /= (double)started;
   result->threads = started;
   result->fd_limit = platform_fd_limit();
+  result->reports = 1;
   uv_sem_destroy(&b.connected);
   uv_sem_destroy(&b.go);
   uv_mutex_destroy(&b.lock);

@@ -78,6 +78,7 @@ typedef struct bench_result_s {
   double setup_seconds; /* connecting every connection */
   uint64_t connected;   /* connections established */
   uint64_t threads;     /* event loops run */
+  uint64_t reports;     /* runs merged into this one (--bench-merge); 1 */
   bench_errors_t errors;
   histogram_t latency; /* ns; closed loop: from send, open loop: from when
                           the message was due */

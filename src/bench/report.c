@@ -3,6 +3,7 @@
 #include "base/addr.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 /* {"host":"..." with the string escaped for JSON. */
 static void json_string(FILE *out, const char *s) {
@@ -17,6 +18,38 @@ static void json_string(FILE *out, const char *s) {
       fputc(c, out);
   }
   fputc('"', out);
+}
+
+/* h exactly, as a JSON object for --bench-merge to read back: min, max and
+ * sum as recorded, and every bucket in use as a pair index, count, in
+ * nanoseconds with HISTOGRAM_SUB_BITS sub-bucket bits. In a new string (so
+ * that the report stays one printf), or NULL without memory. */
+static char *histogram_json(const histogram_t *h) {
+  size_t i, used = 0, size, n;
+  char *s;
+
+  for (i = 0; i < HISTOGRAM_BUCKETS; i++)
+    used += h->counts[i] != 0;
+  /* Each pair: at most 4 digits, 20 digits and 2 commas. */
+  size = 256 + used * 26;
+  s = malloc(size);
+  if (s == NULL)
+    return NULL;
+  n = (size_t)snprintf(s, size,
+                       "{\"unit\":\"ns\",\"sub_bits\":%d,\"total\":%llu,"
+                       "\"min\":%llu,\"max\":%llu,\"sum\":%.17g,\"buckets\":[",
+                       HISTOGRAM_SUB_BITS, (unsigned long long)h->total,
+                       (unsigned long long)h->min, (unsigned long long)h->max,
+                       h->sum);
+  for (i = 0; i < HISTOGRAM_BUCKETS && n < size; i++) {
+    if (h->counts[i] != 0)
+      n += (size_t)snprintf(s + n, size - n, "%s%lu,%llu",
+                            s[n - 1] == '[' ? "" : ",", (unsigned long)i,
+                            (unsigned long long)h->counts[i]);
+  }
+  if (n < size)
+    snprintf(s + n, size - n, "]}");
+  return s;
 }
 
 static double percentile_us(const histogram_t *h, double p) {
@@ -62,6 +95,7 @@ static void json_report(FILE *out, const bench_config_t *cfg,
   const histogram_t *ch = &r->connect;
   double secs = r->seconds > 0 ? r->seconds : 1;
   const bench_errors_t *e = &r->errors;
+  char *hist = histogram_json(h);
 
   json_string(out, cfg->host);
   fprintf(out,
@@ -77,22 +111,28 @@ static void json_report(FILE *out, const bench_config_t *cfg,
           (unsigned long long)r->messages, (unsigned long long)r->bytes,
           (double)r->messages / secs, (double)r->bytes / secs / 1e6);
   json_latency(out, "latency_us", h);
-  fprintf(out, ",\"connect_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}",
-          percentile_us(ch, 50), percentile_us(ch, 99), percentile_us(ch, 100));
-  if (cfg->rate > 0)
-    json_open_loop(out, r, secs);
-  if (cfg->churn > 0)
-    json_churn(out, cfg, r, secs);
-  fprintf(out, ",\"shortage\":{\"ports\":%llu,\"descriptors\":%llu}",
-          (unsigned long long)r->no_port, (unsigned long long)r->no_fd);
+  /* One run's own figures: --bench-merge adds up only the others. */
+  if (r->reports <= 1) {
+    fprintf(out, ",\"connect_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}",
+            percentile_us(ch, 50), percentile_us(ch, 99),
+            percentile_us(ch, 100));
+    if (cfg->rate > 0)
+      json_open_loop(out, r, secs);
+    if (cfg->churn > 0)
+      json_churn(out, cfg, r, secs);
+    fprintf(out, ",\"shortage\":{\"ports\":%llu,\"descriptors\":%llu}",
+            (unsigned long long)r->no_port, (unsigned long long)r->no_fd);
+  }
   fprintf(out,
           ",\"errors\":{\"total\":%llu,\"connect\":%llu,\"corrupted\":%llu,"
           "\"extra\":%llu,\"missing\":%llu,\"early_close\":%llu,"
-          "\"local\":%llu}}\n",
+          "\"local\":%llu},\"reports\":%llu,\"latency_histogram\":%s}\n",
           (unsigned long long)bench_error_count(e),
           (unsigned long long)e->connect, (unsigned long long)e->corrupted,
           (unsigned long long)e->extra, (unsigned long long)e->missing,
-          (unsigned long long)e->early_close, (unsigned long long)e->local);
+          (unsigned long long)e->early_close, (unsigned long long)e->local,
+          (unsigned long long)r->reports, hist != NULL ? hist : "null");
+  free(hist);
 }
 
 /* Connections a local limit cost, one line naming each limit. */
@@ -148,6 +188,17 @@ static void text_open_loop(FILE *out, const bench_config_t *cfg,
           (unsigned long long)r->late, (unsigned long long)r->held);
 }
 
+static void text_single_run(FILE *out, const bench_config_t *cfg,
+                            const bench_result_t *r, double secs) {
+  if (cfg->rate > 0)
+    text_open_loop(out, cfg, r, secs);
+  if (cfg->churn > 0)
+    text_churn(out, r, secs);
+  fprintf(out, "connect:  p50 %.1f us, p99 %.1f us, max %.1f us\n",
+          percentile_us(&r->connect, 50), percentile_us(&r->connect, 99),
+          percentile_us(&r->connect, 100));
+}
+
 void bench_report(FILE *out, const bench_config_t *cfg,
                   const bench_result_t *r) {
   const histogram_t *h = &r->latency;
@@ -160,7 +211,14 @@ void bench_report(FILE *out, const bench_config_t *cfg,
     return;
   }
   addr_format_target(cfg->host, cfg->port, target, sizeof(target));
-  if (cfg->churn > 0)
+  if (r->reports > 1) /* each run had its line: the totals */
+    fprintf(out,
+            "tcpecho bench: %llu runs merged, %llu connections, "
+            "%llu threads\n",
+            (unsigned long long)r->reports,
+            (unsigned long long)cfg->connections,
+            (unsigned long long)r->threads);
+  else if (cfg->churn > 0)
     fprintf(out,
             "tcpecho bench: %s, %llu connection%s, %llu-byte messages, "
             "churn, %llu per session, in flight %llu, %llu thread%s\n",
@@ -192,14 +250,10 @@ void bench_report(FILE *out, const bench_config_t *cfg,
           "p99.9 %.1f us, max %.1f us\n",
           percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
           percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100));
-  if (cfg->rate > 0)
-    text_open_loop(out, cfg, r, secs);
-  if (cfg->churn > 0)
-    text_churn(out, r, secs);
-  /* After the message latencies, which scripts find by their first p50. */
-  fprintf(out, "connect:  p50 %.1f us, p99 %.1f us, max %.1f us\n",
-          percentile_us(&r->connect, 50), percentile_us(&r->connect, 99),
-          percentile_us(&r->connect, 100));
+  /* One run's own lines (--bench-merge adds up only the others), after
+   * the message latencies, which scripts find by their first p50. */
+  if (r->reports <= 1)
+    text_single_run(out, cfg, r, secs);
   fprintf(out,
           "errors:   %llu (connect %llu, corrupted %llu, extra %llu, "
           "missing %llu, early close %llu, local %llu)\n",
@@ -207,7 +261,8 @@ void bench_report(FILE *out, const bench_config_t *cfg,
           (unsigned long long)e->connect, (unsigned long long)e->corrupted,
           (unsigned long long)e->extra, (unsigned long long)e->missing,
           (unsigned long long)e->early_close, (unsigned long long)e->local);
-  text_shortage(out, r);
+  if (r->reports <= 1)
+    text_shortage(out, r);
 }
 
 void bench_report_interval(FILE *out, const bench_interval_t *iv) {

@@ -7,6 +7,7 @@
 #include "base/platform.h"
 #include "base/signals.h"
 #include "options.h"
+#include "server/metrics_http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ typedef struct worker_s {
   uv_thread_t thread;
   uv_async_t wake; /* the runner's commands */
   server_t *server;
+  udp_server_t *udp; /* --udp, on this loop */
+  int parts_open;    /* server and udp, not yet closed */
   int loop_open;
   int thread_started;
   int applied;             /* the last command acted on; the loop's own */
@@ -36,6 +39,8 @@ typedef struct worker_s {
   int done;        /* the loop has ended */
   uint64_t ticks;  /* --stats snapshots published */
   server_stats_t snapshot;
+  uint64_t scraped_round; /* the last --metrics question answered */
+  server_stats_t scraped;
   uv_os_sock_t *handed; /* connections handed over, not yet adopted */
   size_t handed_len;
   size_t handed_cap;
@@ -56,6 +61,11 @@ struct runner_s {
   unsigned next_loop; /* handoff's turn; the first loop's own */
   uint64_t ticks_logged;
   server_stats_t reported; /* the total at the last --stats line */
+  metrics_http_t metrics;
+  int metrics_on;        /* metrics_http_start was called */
+  int scrape_pending;    /* the loops are being asked for their counters */
+  uint64_t scrape_round; /* the question out to the loops; under lock */
+  double start_time;     /* seconds since the Unix epoch */
 };
 
 /* ---- on each loop's thread ---- */
@@ -72,14 +82,24 @@ static void on_inline_wake_closed(uv_handle_t *handle) {
   uv_mutex_unlock(&r->lock);
 }
 
-static void on_server_closed(server_t *server) {
-  worker_t *w = server->data;
+/* The server and the UDP echo are closed: the loop may end. */
+static void on_part_closed(worker_t *w) {
   runner_t *r = w->runner;
+  if (--w->parts_open > 0)
+    return;
   uv_mutex_lock(&r->lock);
   w->wake_closed = 1;
   uv_mutex_unlock(&r->lock);
   uv_close((uv_handle_t *)&w->wake,
            w->loop == &r->loop ? on_inline_wake_closed : NULL);
+}
+
+static void on_server_closed(server_t *server) {
+  on_part_closed(server->data);
+}
+
+static void on_udp_closed(udp_server_t *udp) {
+  on_part_closed(udp->data);
 }
 
 /* Serves the connections handed to this loop so far. */
@@ -98,17 +118,36 @@ static void adopt_handed(worker_t *w) {
   free(handed);
 }
 
+/* --metrics with several loops: this loop's counters, once per question. */
+static void answer_scrape(worker_t *w) {
+  runner_t *r = w->runner;
+  int answered = 0;
+  uv_mutex_lock(&r->lock);
+  if (w->scraped_round < r->scrape_round) {
+    w->scraped = *server_stats(w->server);
+    w->scraped_round = r->scrape_round;
+    answered = 1;
+  }
+  uv_mutex_unlock(&r->lock);
+  if (answered)
+    uv_async_send(&r->notify); /* open: this loop has not ended */
+}
+
 static void on_wake(uv_async_t *async) {
   worker_t *w = container_of(async, worker_t, wake);
   int command;
 
   adopt_handed(w);
+  answer_scrape(w);
   uv_mutex_lock(&w->runner->lock);
   command = w->command;
   uv_mutex_unlock(&w->runner->lock);
   if (command == w->applied)
     return;
   w->applied = command;
+  /* No session to flush: a drain stops UDP at once. */
+  if (w->udp != NULL)
+    udp_server_close(w->udp, on_udp_closed);
   if (command == COMMAND_DRAIN)
     server_drain(w->server, w->runner->config->drain_timeout_ms,
                  on_server_closed);
@@ -234,6 +273,69 @@ static void log_stats(runner_t *r, server_stats_t *snapshots) {
   }
 }
 
+/* The process's numbers from the loops' total. */
+static void serve_metrics(runner_t *r, const server_stats_t *total) {
+  metrics_values_t v;
+  memset(&v, 0, sizeof(v));
+  metrics_from_server_stats(&v, total);
+  /* As in the summary: with several loops, the process's peak. */
+  if (r->count > 1)
+    v.sessions_peak = conn_limit_read(&r->limit).peak;
+  v.draining = r->signals_received > 0;
+  v.version = r->config->version;
+  v.libuv_version = uv_version_string();
+  v.start_time_seconds = r->start_time;
+  metrics_http_serve(&r->metrics, &v);
+}
+
+/* Serves the scrape once every loop has answered the question or ended
+ * (then its final counters are there to read). */
+static void serve_scrape_if_answered(runner_t *r) {
+  server_stats_t total;
+  unsigned i;
+  int all = 1;
+
+  memset(&total, 0, sizeof(total));
+  uv_mutex_lock(&r->lock);
+  for (i = 0; i < r->count && all; i++) {
+    worker_t *w = &r->workers[i];
+    if (w->loop_open && !w->wake_closed) {
+      all = w->scraped_round == r->scrape_round;
+      server_stats_add(&total, &w->scraped);
+    } else if (w->server != NULL) {
+      server_stats_add(&total, server_stats(w->server));
+    }
+  }
+  uv_mutex_unlock(&r->lock);
+  if (!all)
+    return;
+  r->scrape_pending = 0;
+  serve_metrics(r, &total);
+}
+
+/* A scrape: one loop's counters are at hand (the loop is this thread's);
+ * several loops are asked through their wake handles, without touching
+ * the echo path, and answer through notify. */
+static void on_metrics_want(metrics_http_t *http) {
+  runner_t *r = http->data;
+  unsigned i;
+
+  if (r->count == 1) {
+    serve_metrics(r, server_stats(r->workers[0].server));
+    return;
+  }
+  uv_mutex_lock(&r->lock);
+  r->scrape_round++;
+  for (i = 0; i < r->count; i++) {
+    worker_t *w = &r->workers[i];
+    if (w->loop_open && !w->wake_closed)
+      uv_async_send(&w->wake);
+  }
+  uv_mutex_unlock(&r->lock);
+  r->scrape_pending = 1;
+  serve_scrape_if_answered(r);
+}
+
 static void on_notify(uv_async_t *async) {
   runner_t *r = container_of(async, runner_t, notify);
   server_stats_t *snapshots = NULL;
@@ -257,11 +359,21 @@ static void on_notify(uv_async_t *async) {
     log_stats(r, snapshots);
   }
   free(snapshots);
+  if (r->scrape_pending)
+    serve_scrape_if_answered(r);
   if (done == r->count && !r->finished) {
     r->finished = 1;
     stop_signals_close(&r->signals, NULL);
     uv_close((uv_handle_t *)&r->notify, NULL);
+    if (r->metrics_on)
+      metrics_http_close(&r->metrics);
   }
+}
+
+/* --udp: the first loop. */
+static int udp_on_loop(const runner_t *r, unsigned index) {
+  (void)r;
+  return index == 1;
 }
 
 /* A loop with its server, not yet listening. A single loop is the main
@@ -269,17 +381,23 @@ static void on_notify(uv_async_t *async) {
  * (glibc's cancellation bookkeeping is for processes with several). */
 static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   server_config_t config = r->config->server;
+  udp_server_config_t udp_config;
+  int want_udp = r->config->udp && udp_on_loop(r, index);
   int err;
 
   w->runner = r;
   w->server = malloc(sizeof(*w->server)); /* holds its read buffer */
-  if (w->server == NULL)
-    return UV_ENOMEM;
+  w->udp = want_udp ? malloc(sizeof(*w->udp)) : NULL; /* its buffer, too */
   w->loop = r->count == 1 ? &r->loop : &w->own_loop;
-  err = w->loop == &r->loop ? 0 : uv_loop_init(w->loop);
+  if (w->server == NULL || (want_udp && w->udp == NULL))
+    err = UV_ENOMEM;
+  else
+    err = w->loop == &r->loop ? 0 : uv_loop_init(w->loop);
   if (err != 0) {
     free(w->server);
+    free(w->udp);
     w->server = NULL;
+    w->udp = NULL;
     return err;
   }
   w->loop_open = 1;
@@ -288,8 +406,17 @@ static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   config.handoff_cb =
       r->spread == SPREAD_HANDOFF && index == 1 ? hand_off : NULL;
   config.shares_listener = r->count > 1 && r->spread == SPREAD_SHARED;
+  config.udp = r->config->udp;
   server_init(w->server, w->loop, &config);
   w->server->data = w;
+  w->parts_open = 1;
+  if (w->udp != NULL) {
+    memset(&udp_config, 0, sizeof(udp_config));
+    udp_config.rate = r->config->udp_rate;
+    udp_server_init(w->udp, w->loop, &udp_config, server_udp_stats(w->server));
+    w->udp->data = w;
+    w->parts_open++;
+  }
   return uv_async_init(w->loop, &w->wake, on_wake); /* cannot fail */
 }
 
@@ -327,40 +454,105 @@ static const char *spread_text(spread_t spread) {
   return "one listener hands connections to the loops in turn";
 }
 
-static int open_listeners(runner_t *r) {
+/* --udp: on the address and port TCP listens on (the port the system
+ * chose, with --port 0). */
+static int open_udp(runner_t *r) {
+  udp_server_t *first = r->workers[0].udp;
+  struct sockaddr_storage ss;
+  int err;
+
+  if (first == NULL)
+    return 0;
+  err = server_sockname(r->workers[0].server, &ss);
+  if (err != 0) {
+    log_line("listen udp %s: %s (%s)", "?", uv_err_name(err), uv_strerror(err));
+    return err;
+  }
+  return udp_server_open(first, (const struct sockaddr *)&ss);
+}
+
+static void log_udp(runner_t *r) {
+  udp_server_t *first = r->workers[0].udp;
   char where[ADDR_STR_SIZE];
+
+  if (first == NULL)
+    return;
+  udp_server_address(first, where, sizeof(where));
+  log_line("serving UDP on %s%s%s", where,
+           r->count > 1 ? " on the first loop only" : "",
+           udp_server_replies_from_dst(first)
+               ? ""
+               : " (replies from the address the system chooses)");
+}
+
+static void log_listening(runner_t *r) {
+  char where[ADDR_STR_SIZE];
+  server_address(r->workers[0].server, where, sizeof(where));
+  if (r->config->socket_passed && r->count == 1)
+    log_line("listening on %s (socket from the service manager)", where);
+  else if (r->config->socket_passed)
+    log_line("listening on %s with %u threads (socket from the service "
+             "manager; %s)",
+             where, r->count, spread_text(r->spread));
+  else if (r->count == 1)
+    log_line("listening on %s", where);
+  else
+    log_line("listening on %s with %u threads (%s)", where, r->count,
+             spread_text(r->spread));
+}
+
+static int open_listeners(runner_t *r) {
+  server_t *first = r->workers[0].server;
   unsigned i;
-  int err = server_bind(r->workers[0].server,
-                        r->count > 1 && r->spread == SPREAD_REUSEPORT);
+  int err =
+      r->config->socket_passed
+          ? server_open(first, r->config->socket)
+          : server_bind(first, r->count > 1 && r->spread == SPREAD_REUSEPORT);
 
   for (i = 1; err == 0 && i < r->count; i++)
     err = join_listener(r, &r->workers[i]);
   for (i = 0; err == 0 && i < r->count; i++)
     err = server_listen(r->workers[i].server);
+  /* UDP first: once "listening on" is logged, both are served. */
+  if (err == 0)
+    err = open_udp(r);
   if (err != 0)
     return err;
-  server_address(r->workers[0].server, where, sizeof(where));
-  if (r->count == 1)
-    log_line("listening on %s", where);
-  else
-    log_line("listening on %s with %u threads (%s)", where, r->count,
-             spread_text(r->spread));
+  log_listening(r);
+  log_udp(r);
   return 0;
 }
 
-/* The platform's best way, unless the configuration names another. */
+/* The platform's best way, unless the configuration names another. A
+ * passed socket has no group to join: its loop shares or hands off. */
 static spread_t choose_spread(const runner_config_t *config) {
   const char *want = config->spread ? config->spread : "";
   if (strcmp(want, "shared") == 0)
     return SPREAD_SHARED;
   if (strcmp(want, "handoff") == 0)
     return SPREAD_HANDOFF;
-  if (platform_reuseport_balances())
+  if (platform_reuseport_balances() && !config->socket_passed)
     return SPREAD_REUSEPORT;
   return platform_shared_listener_balances() ? SPREAD_SHARED : SPREAD_HANDOFF;
 }
 
+/* --metrics, on the main thread's loop: with several loops it never runs
+ * on one of theirs. */
+static int start_metrics(runner_t *r) {
+  const runner_config_t *config = r->config;
+  int err;
+
+  if (config->metrics_port < 0)
+    return 0;
+  r->metrics_on = 1;
+  err = metrics_http_start(&r->metrics, &r->loop, config->metrics_host,
+                           config->metrics_port, on_metrics_want);
+  r->metrics.data = r;
+  return err;
+}
+
 static int start(runner_t *r) {
+  uv_timeval64_t now;
   unsigned i;
   int err;
 
@@ -372,7 +564,11 @@ static int start(runner_t *r) {
       return err;
     }
   }
-  err = open_listeners(r);
+  if (uv_gettimeofday(&now) == 0)
+    r->start_time = (double)now.tv_sec + (double)now.tv_usec / 1e6;
+  err = start_metrics(r);
+  if (err == 0)
+    err = open_listeners(r);
   for (i = 0; err == 0 && r->count > 1 && i < r->count; i++) {
     worker_t *w = &r->workers[i];
     err = uv_thread_create(&w->thread, worker_main, w);
@@ -431,6 +627,7 @@ static void runner_free(runner_t *r) {
       platform_close_socket(w->handed[j]);
     free(w->handed);
     free(w->server);
+    free(w->udp);
   }
   free(r->workers);
   conn_limit_destroy(&r->limit);

@@ -7,17 +7,21 @@
 #include "base/stream_write.h"
 #include "server/proxy_header.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Kept small: 10,000 idle sessions must cost little more than their libuv
  * handles. The server is the handle's data; the list of sessions is the
  * loop's own (uv_walk), so there are no links here. */
-/* The first bytes of a session while they are not yet a whole PROXY
- * header: allocated only when a header comes split over reads. */
+/* A session waiting for its PROXY header. peer is read at accept: a
+ * health check's reset can leave the address unreadable by the time its
+ * header is. bytes holds the header so far, only once one comes split over
+ * reads (the struct is then reallocated with PROXY_HEADER_MAX of them). */
 typedef struct proxy_pending_s {
-  size_t len;
-  char bytes[PROXY_HEADER_MAX];
+  char peer[ADDR_STR_SIZE]; /* "" if not read */
+  size_t len;               /* of bytes; 0 while nothing is kept */
+  char bytes[];
 } proxy_pending_t;
 
 typedef struct session_s {
@@ -33,7 +37,10 @@ typedef struct session_s {
   unsigned draining : 1;   /* server_drain: no more echoes */
   unsigned counted : 1;    /* taken from config.limit, given back at close */
   unsigned proxy_wait : 1; /* --proxy-protocol: the header is not read yet */
-  proxy_pending_t *proxy;  /* the header so far, while it is split */
+  /* Its header named no client (v2 LOCAL, v1 UNKNOWN): a balancer's health
+   * check, which HAProxy ends with a reset, not counted as an error. */
+  unsigned health_check : 1;
+  proxy_pending_t *proxy; /* while the header is not read yet */
 } session_t;
 
 /* A connection over --max-conns: accepted only to be closed. */
@@ -56,6 +63,7 @@ void server_init(server_t *server, uv_loop_t *loop,
   if (config->proxy_protocol && config->proxy_timeout_ms == 0)
     server->config.proxy_timeout_ms = 5000;
   server->stats.proxy_protocol = config->proxy_protocol;
+  server->stats.udp_on = config->udp;
 }
 
 static void log_error(const char *what, int err) {
@@ -114,10 +122,13 @@ static int bind_host(server_t *server, int balanced) {
   return err;
 }
 
-/* As Go says it: "listen tcp :8000: ...". */
+/* As Go says it: "listen tcp :8000: ...". A socket opened elsewhere is
+ * named by its own address, whatever --host and --port say. */
 static int listen_failed(const server_t *server, int err) {
   char where[ADDR_STR_SIZE];
-  if (server->config.host)
+  if (server->opened)
+    server_address(server, where, sizeof(where));
+  else if (server->config.host)
     snprintf(where, sizeof(where), "%s:%d", server->config.host,
              server->config.port);
   else
@@ -145,6 +156,7 @@ int server_open(server_t *server, uv_os_sock_t sock) {
   int err;
   (void)uv_tcp_init(server->loop, &server->listener); /* no socket yet */
   server->listener_open = 1;
+  server->opened = 1;
   err = uv_tcp_open(&server->listener, sock);
   if (err != 0) {
     platform_close_socket(sock); /* the handle did not take it */
@@ -214,11 +226,16 @@ void server_address(const server_t *server, char *buf, size_t size) {
   addr_format_tcp(&server->listener, 0, buf, size);
 }
 
+int server_sockname(const server_t *server, struct sockaddr_storage *ss) {
+  int len = (int)sizeof(*ss);
+  if (!server->listener_open)
+    return UV_EBADF;
+  return uv_tcp_getsockname(&server->listener, (struct sockaddr *)ss, &len);
+}
+
 int server_port(const server_t *server) {
   struct sockaddr_storage ss;
-  int len = (int)sizeof(ss);
-  if (!server->listener_open ||
-      uv_tcp_getsockname(&server->listener, (struct sockaddr *)&ss, &len) != 0)
+  if (server_sockname(server, &ss) != 0)
     return -1;
   return addr_port((struct sockaddr *)&ss);
 }
@@ -302,9 +319,16 @@ static void session_shutdown(session_t *s) {
   }
 }
 
-static void session_fail(session_t *s, const char *what, int err) {
-  server_t *server = s->tcp.data;
+/* One error of the given kind more. */
+static void count_error(server_t *server, server_error_kind_t kind) {
   server->stats.errors++;
+  server->stats.errors_by_kind[kind]++;
+}
+
+static void session_fail(session_t *s, server_error_kind_t kind,
+                         const char *what, int err) {
+  server_t *server = s->tcp.data;
+  count_error(server, kind);
   log_error(what, err);
   session_close(s);
 }
@@ -319,7 +343,7 @@ static void on_write(uv_write_t *req, int status) {
     /* Windows fails every queued write on its own after a reset, not with
      * UV_ECANCELED: one line and one error per session, from the first. */
     if (status != UV_ECANCELED && !uv_is_closing((uv_handle_t *)&s->tcp))
-      session_fail(s, "Error writing TCP session", status);
+      session_fail(s, SERVER_ERROR_WRITE, "Error writing TCP session", status);
     return;
   }
   session_touch(s);
@@ -333,7 +357,7 @@ static void on_write(uv_write_t *req, int status) {
     s->reading_paused = 0;
     err = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
     if (err != 0)
-      session_fail(s, "Error reading TCP session", err);
+      session_fail(s, SERVER_ERROR_READ, "Error reading TCP session", err);
   }
 }
 
@@ -344,7 +368,7 @@ static void session_echo(session_t *s, const char *data, size_t len) {
   int queued = stream_write((uv_stream_t *)&s->tcp, data, len, on_write);
 
   if (queued < 0) {
-    session_fail(s, "Error writing TCP session", queued);
+    session_fail(s, SERVER_ERROR_WRITE, "Error writing TCP session", queued);
     return;
   }
   /* Counted as written now: a write that fails ends the session anyway. */
@@ -407,8 +431,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       session_close(s);
     else
       session_shutdown(s);
+  } else if (nread == UV_ECONNRESET && s->health_check) {
+    if (server->config.quiet < 2)
+      log_error("Error reading TCP session", (int)nread);
+    session_close(s); /* how HAProxy ends a check: not an error */
   } else if (nread < 0) {
-    session_fail(s, "Error reading TCP session", (int)nread);
+    session_fail(s, SERVER_ERROR_READ, "Error reading TCP session", (int)nread);
   }
   release_read_buf(server, buf);
 }
@@ -497,7 +525,7 @@ static void session_start(server_t *server, session_t *s) {
   int err = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
 
   if (err != 0) {
-    session_fail(s, "Error accepting TCP session", err);
+    session_fail(s, SERVER_ERROR_ACCEPT, "Error accepting TCP session", err);
     return;
   }
   /* Serving this one would leave no descriptor for the next accept, and
@@ -515,6 +543,11 @@ static void session_start(server_t *server, session_t *s) {
   (void)uv_tcp_nodelay(&s->tcp, 1); /* if it fails, echoes only wait */
   if (server->config.proxy_protocol) {
     s->proxy_wait = 1; /* logged once the header says whose it is */
+    if (server->config.quiet < 2) {
+      s->proxy = calloc(1, sizeof(*s->proxy)); /* no bytes yet */
+      if (s->proxy != NULL) /* else read when logged, if it still can be */
+        addr_format_tcp(&s->tcp, 1, s->proxy->peer, sizeof(s->proxy->peer));
+    }
     return;
   }
   /* -qq: the peer's address (a system call) only when it is logged. */
@@ -522,6 +555,14 @@ static void session_start(server_t *server, session_t *s) {
     return;
   addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
   log_line("TCP session open from %s", peer);
+}
+
+/* Who connected, as read at accept if it was. */
+static void session_peer(const session_t *s, char *buf, size_t size) {
+  if (s->proxy != NULL && s->proxy->peer[0] != '\0')
+    snprintf(buf, size, "%s", s->proxy->peer);
+  else
+    addr_format_tcp(&s->tcp, 1, buf, size);
 }
 
 /* --proxy-protocol: the session's line names the client the header carries
@@ -534,7 +575,7 @@ static void log_proxied_open(server_t *server, session_t *s,
 
   if (server->config.quiet >= 2)
     return;
-  addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
+  session_peer(s, peer, sizeof(peer));
   if (h->family != AF_UNSPEC &&
       addr_format((const struct sockaddr *)&h->src, src, sizeof(src)) == 0)
     log_line("TCP session open from %s via %s", src, peer);
@@ -555,7 +596,7 @@ static void proxy_reject(session_t *s, proxy_failure_t why,
   server->stats.proxy_header_errors++;
   so_far = (unsigned long long)server->stats.proxy_header_errors;
   if (log_due(server, &server->last_proxy_error_log_ms)) {
-    addr_format_tcp(&s->tcp, 1, peer, sizeof(peer));
+    session_peer(s, peer, sizeof(peer));
     if (why == PROXY_BAD)
       log_line("closing TCP session from %s: bad PROXY header (%s; %llu so "
                "far)",
@@ -597,13 +638,13 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
     return;
   }
   if (nread < 0) {
-    session_fail(s, "Error reading TCP session", (int)nread);
+    session_fail(s, SERVER_ERROR_READ, "Error reading TCP session", (int)nread);
     return;
   }
   if (len == 0)
     return;
   server->stats.bytes_in += (uint64_t)len;
-  if (s->proxy == NULL) {
+  if (s->proxy == NULL || s->proxy->len == 0) {
     st = proxy_header_parse(data, len, &h);
   } else {
     size_t room = PROXY_HEADER_MAX - s->proxy->len;
@@ -613,12 +654,17 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
     st = proxy_header_parse(s->proxy->bytes, s->proxy->len, &h);
   }
   if (st == PROXY_HEADER_NEED_MORE) {
-    if (s->proxy == NULL) {
-      s->proxy = malloc(sizeof(*s->proxy));
-      if (s->proxy == NULL) {
-        session_fail(s, "Error reading TCP session", UV_ENOMEM);
+    if (s->proxy == NULL || s->proxy->len == 0) {
+      proxy_pending_t *p =
+          realloc(s->proxy, sizeof(*s->proxy) + PROXY_HEADER_MAX);
+      if (p == NULL) {
+        session_fail(s, SERVER_ERROR_READ, "Error reading TCP session",
+                     UV_ENOMEM);
         return;
       }
+      if (s->proxy == NULL)
+        p->peer[0] = '\0';
+      s->proxy = p;
       /* Under PROXY_HEADER_MAX, as the parser decides on that many; the
        * cap only keeps a parser bug from writing past the buffer. */
       taken = len < PROXY_HEADER_MAX ? len : PROXY_HEADER_MAX;
@@ -632,25 +678,26 @@ static void session_proxy_read(session_t *s, ssize_t nread, const char *data) {
     return;
   }
   s->proxy_wait = 0;
+  s->health_check = h.family == AF_UNSPEC;
   log_proxied_open(server, s, &h);
   session_touch(s);
   /* What followed the header: in the copy, then the rest of this read
    * (queued writes are copies, so the copy can go right after). */
-  if (s->proxy != NULL) {
+  if (s->proxy != NULL && s->proxy->len > 0) {
     session_data(s, s->proxy->bytes + h.consumed, s->proxy->len - h.consumed);
-    free(s->proxy);
-    s->proxy = NULL;
     session_data(s, data + taken, len - taken);
   } else {
     session_data(s, data + h.consumed, len - h.consumed);
   }
+  free(s->proxy);
+  s->proxy = NULL;
 }
 
 /* A session handle, not yet with a socket; NULL if out of memory. */
 static session_t *session_new(server_t *server) {
   session_t *s = calloc(1, sizeof(*s));
   if (s == NULL) {
-    server->stats.errors++;
+    count_error(server, SERVER_ERROR_ACCEPT);
     log_error("Error accepting TCP session", UV_ENOMEM);
     return NULL;
   }
@@ -685,7 +732,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (status < 0) {
     /* EMFILE/ENFILE: libuv closes the connections it cannot take, and
      * accepting resumes by itself once descriptors free up. */
-    server->stats.errors++;
+    count_error(server, SERVER_ERROR_ACCEPT);
     if (log_due(server, &server->last_accept_error_log_ms))
       log_line("Error accepting TCP session: %s (%s); %llu accept errors so "
                "far, open sessions are not affected",
@@ -705,7 +752,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   }
   err = uv_accept(listener, (uv_stream_t *)&s->tcp);
   if (err != 0) {
-    session_fail(s, "Error accepting TCP session", err);
+    session_fail(s, SERVER_ERROR_ACCEPT, "Error accepting TCP session", err);
     return;
   }
   if (!handed_off(server, s))
@@ -729,7 +776,7 @@ void server_adopt(server_t *server, uv_os_sock_t sock) {
   err = uv_tcp_open(&s->tcp, sock);
   if (err != 0) {
     platform_close_socket(sock); /* the handle did not take it */
-    session_fail(s, "Error accepting TCP session", err);
+    session_fail(s, SERVER_ERROR_ACCEPT, "Error accepting TCP session", err);
     return;
   }
   session_start(server, s);
@@ -788,6 +835,10 @@ static void on_stats_tick(uv_timer_t *timer) {
 
 const server_stats_t *server_stats(const server_t *server) {
   return &server->stats;
+}
+
+udp_stats_t *server_udp_stats(server_t *server) {
+  return &server->stats.udp;
 }
 
 void server_log_summary(const server_t *server) {

@@ -50,6 +50,9 @@ typedef struct server_config_s {
    * it names and echo only what follows it. */
   int proxy_protocol;
   uint64_t proxy_timeout_ms; /* at most 2^31 - 1 */
+  /* A UDP echo runs beside this server (the runner's): its counters live
+   * in the server's (server_udp_stats), reported with them. */
+  int udp;
 } server_config_t;
 
 /* Callers read loop and data; the rest is the server's own (read the
@@ -67,6 +70,7 @@ struct server_s {
   int listener_open;
   int listening;   /* server_listen succeeded: the timers run */
   int bound;       /* listener has an address: server_bind* or _open */
+  int opened;      /* the listener's socket came from server_open */
   int timers_open; /* timer handles (and the log batch's) not yet closed */
   int rejects_open;
   int closing;
@@ -123,6 +127,9 @@ void server_address(const server_t *server, char *buf, size_t size);
 /* The listening socket, for server_open on another loop: 0 or UV_EBADF. */
 int server_socket(const server_t *server, uv_os_sock_t *sock);
 
+/* The address listened on, port included: 0, or a UV_* error. */
+int server_sockname(const server_t *server, struct sockaddr_storage *ss);
+
 /* The port actually listened on (useful with port 0), or -1. */
 int server_port(const server_t *server);
 
@@ -138,6 +145,10 @@ void server_close(server_t *server, server_closed_cb cb);
 
 /* The counters so far. */
 const server_stats_t *server_stats(const server_t *server);
+
+/* Where a UDP echo on this loop counts (config.udp set), so that they are
+ * reported together. */
+udp_stats_t *server_udp_stats(server_t *server);
 
 /* Logs the one-line summary (server_stats_log_summary). */
 void server_log_summary(const server_t *server);

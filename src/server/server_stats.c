@@ -15,6 +15,7 @@ static const char *proxy_part(char *buf, size_t size,
 }
 
 void server_stats_add(server_stats_t *sum, const server_stats_t *one) {
+  int i;
   sum->sessions_accepted += one->sessions_accepted;
   sum->sessions_rejected += one->sessions_rejected;
   sum->sessions_dropped += one->sessions_dropped;
@@ -22,8 +23,12 @@ void server_stats_add(server_stats_t *sum, const server_stats_t *one) {
   sum->bytes_in += one->bytes_in;
   sum->bytes_out += one->bytes_out;
   sum->errors += one->errors;
+  for (i = 0; i < SERVER_ERROR_KINDS; i++)
+    sum->errors_by_kind[i] += one->errors_by_kind[i];
   sum->proxy_header_errors += one->proxy_header_errors;
   sum->proxy_protocol |= one->proxy_protocol;
+  sum->udp_on |= one->udp_on;
+  udp_stats_add(&sum->udp, &one->udp);
   sum->sessions_open += one->sessions_open;
   if (one->peak_sessions > sum->peak_sessions)
     sum->peak_sessions = one->peak_sessions;
@@ -46,6 +51,8 @@ void server_stats_log(const char *prefix, const server_stats_t *now,
            (double)(now->bytes_out - then->bytes_out) / secs / 1e6,
            (unsigned long long)now->errors,
            proxy_part(proxy, sizeof(proxy), now));
+  if (now->udp_on)
+    udp_stats_log(prefix, &now->udp, &then->udp, interval_ms);
 }
 
 void server_stats_log_summary(const char *prefix, const server_stats_t *st) {
@@ -63,4 +70,6 @@ void server_stats_log_summary(const char *prefix, const server_stats_t *st) {
       (unsigned long long)st->sessions_dropped,
       (unsigned long long)st->sessions_idle_closed,
       (unsigned long long)st->errors, proxy_part(proxy, sizeof(proxy), st));
+  if (st->udp_on)
+    udp_stats_log_summary(prefix, &st->udp);
 }

@@ -243,15 +243,21 @@ static void on_conn_connect(uv_connect_t *req, int status) {
 }
 
 static void conn_start(load_t *l, conn_t *c) {
-  struct sockaddr_in addr;
-  int err;
+  struct sockaddr_in addr, from;
+  int err = 0;
   uv_ip4_addr("127.0.0.1", l->port, &addr);
   uv_tcp_init(loop, &c->tcp);
   c->started = 1;
   l->open_handles++;
   l->connecting++;
-  err = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&addr,
-                       on_conn_connect);
+  if (l->from_host != NULL) {
+    err = uv_ip4_addr(l->from_host, 0, &from);
+    if (err == 0)
+      err = uv_tcp_bind(&c->tcp, (const struct sockaddr *)&from, 0);
+  }
+  if (err == 0)
+    err = uv_tcp_connect(&c->connect_req, &c->tcp,
+                         (const struct sockaddr *)&addr, on_conn_connect);
   if (err != 0) {
     l->connecting--;
     l->connect_failures++;

@@ -70,6 +70,9 @@ struct load_s {
   unsigned open_handles;
   unsigned connected_count, connect_failures, eof_count, closed_count;
   int port;
+  /* Where connections come from: each is bound to this IPv4 address (port
+   * 0) before it connects; NULL: wherever the system routes from. */
+  const char *from_host;
 };
 
 /* Once per test program: the loop every connection, wait and ticker uses. */

@@ -250,6 +250,21 @@ void proc_start(proc_t *p, const char **args) {
   proc_start_io(p, args, PROC_DEFAULT, PROC_DEFAULT);
 }
 
+void proc_start_via(proc_t *p, const char **launcher, const char **args) {
+  const char *argv[64];
+  int i, n = 0;
+
+  for (i = 0; launcher[i] != NULL && n < 16; i++)
+    argv[n++] = launcher[i];
+  for (i = 0; i < server_flavour.count; i++)
+    argv[n++] = server_flavour.words[i];
+  argv[n++] = server_flavour.path;
+  for (i = 0; args[i] != NULL && n < 63; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  proc_spawn_io(p, argv, PROC_DEFAULT, PROC_DEFAULT);
+}
+
 void proc_start_io(proc_t *p, const char **args, int in_fd, int out_fd) {
   const int client =
       args[0] != NULL &&

@@ -51,6 +51,12 @@ const char *proc_tcpecho_path(void);
  * client binary when args start with --client/-c or --bench/-b. */
 void proc_start(proc_t *p, const char **args);
 
+/* Starts tcpecho as proc_start does (wrapper included) behind a launcher
+ * that ends by executing it in its own process: launcher is the
+ * launcher's argv, NULL-terminated, such as {"env", "VAR=VALUE", NULL} or
+ * {"sh", "-c", "... exec \"$@\"", "sh", NULL}. */
+void proc_start_via(proc_t *p, const char **launcher, const char **args);
+
 /* Starts any program: argv[0] is the file, looked up in PATH. */
 void proc_spawn(proc_t *p, const char **argv);
 

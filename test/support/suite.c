@@ -91,22 +91,24 @@ void report_time(uint64_t start_ms) {
   print_message("  took %.1f s\n", (double)(now_ms() - start_ms) / 1000.0);
 }
 
+uint64_t expect_conn_prefix_then_eof(const conn_t *c, uint64_t min_received) {
+  if (c->read_status != UV_EOF || c->bad_at != NO_ERROR_AT ||
+      c->received < min_received || c->received > c->queued ||
+      (c->write_status != 0 && c->write_status != UV_ECANCELED))
+    fail_msg("connection %u: read %s, write %s, echoed %llu of %llu "
+             "sent, first bad byte at %lld",
+             c->id, err_name(c->read_status), err_name(c->write_status),
+             (unsigned long long)c->received, (unsigned long long)c->queued,
+             c->bad_at == NO_ERROR_AT ? -1LL : (long long)c->bad_at);
+  return c->received;
+}
+
 uint64_t expect_prefix_then_eof(const load_t *l, unsigned n,
                                 uint64_t min_received) {
   uint64_t sum = 0;
   unsigned i;
-  for (i = 0; i < n; i++) {
-    const conn_t *c = &l->conns[i];
-    if (c->read_status != UV_EOF || c->bad_at != NO_ERROR_AT ||
-        c->received < min_received || c->received > c->queued ||
-        (c->write_status != 0 && c->write_status != UV_ECANCELED))
-      fail_msg("connection %u: read %s, write %s, echoed %llu of %llu "
-               "sent, first bad byte at %lld",
-               i, err_name(c->read_status), err_name(c->write_status),
-               (unsigned long long)c->received, (unsigned long long)c->queued,
-               c->bad_at == NO_ERROR_AT ? -1LL : (long long)c->bad_at);
-    sum += c->received;
-  }
+  for (i = 0; i < n; i++)
+    sum += expect_conn_prefix_then_eof(&l->conns[i], min_received);
   return sum;
 }
 

@@ -72,6 +72,8 @@ void report_time(uint64_t start_ms);
  * got in all, to hold against the server's "echoed". */
 uint64_t expect_prefix_then_eof(const load_t *l, unsigned n,
                                 uint64_t min_received);
+/* The same for one connection; returns the bytes it got. */
+uint64_t expect_conn_prefix_then_eof(const conn_t *c, uint64_t min_received);
 
 #ifndef _WIN32
 /* Raises RLIMIT_NOFILE to need (restored by the teardown); 0 if it
