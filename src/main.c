@@ -11,6 +11,7 @@
 #include "client/ping.h"
 #include "base/platform.h"
 #include "client/relay.h"
+#include "client/udp_ping.h"
 #include "server/runner.h"
 #include "base/signals.h"
 
@@ -155,6 +156,34 @@ static int run_ping(const options_t *opts) {
   config.quiet = opts->quiet;
   loop.data = &status;
   ping_start(ping, &loop, &config, on_ping_done);
+  loop_run_to_end(&loop);
+  free(ping);
+  return status;
+}
+
+static void on_udp_ping_done(udp_ping_t *ping, int exit_status) {
+  *(int *)ping->loop->data = exit_status;
+}
+
+static int run_udp_ping(const options_t *opts) {
+  udp_ping_config_t config;
+  udp_ping_t *ping;
+  uv_loop_t loop;
+  int status = EXIT_STATUS_FAILURE;
+
+  ping = start_loop(&loop, sizeof(*ping));
+  if (ping == NULL)
+    return EXIT_STATUS_FAILURE;
+  memset(&config, 0, sizeof(config));
+  config.host = opts->host;
+  config.port = opts->port;
+  config.size = opts->size;
+  config.count = opts->count;
+  config.interval_ms = opts->interval_ms;
+  config.timeout_ms = opts->timeout_ms;
+  config.quiet = opts->quiet;
+  loop.data = &status;
+  udp_ping_start(ping, &loop, &config, on_udp_ping_done);
   loop_run_to_end(&loop);
   free(ping);
   return status;
@@ -307,7 +336,7 @@ static int run_mode(const options_t *opts, const activation_t *activation) {
   case MODE_MERGE:
     return bench_merge_main(opts->files, opts->file_count, opts->json);
   case MODE_PING:
-    return run_ping(opts);
+    return opts->udp ? run_udp_ping(opts) : run_ping(opts);
   case MODE_PIPE:
     return run_relay(opts);
   case MODE_CLIENT:

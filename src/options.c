@@ -73,7 +73,7 @@ static const opt_spec_t opt_table[] = {
      0},
     {"proxy-timeout", 0, KIND_SECONDS, MODE_SERVER, FIELD(proxy_timeout_ms), 1,
      24 * 86400, 0}, /* like --idle-timeout: stamps are 32-bit ms */
-    {"udp", 'u', KIND_FLAG, MODE_SERVER, FIELD(udp), 0, 0, 0},
+    {"udp", 'u', KIND_FLAG, MODE_SERVER | MODE_PING, FIELD(udp), 0, 0, 0},
     {"udp-rate", 0, KIND_UINT, MODE_SERVER, FIELD(udp_rate), 0, 10000000, 0},
     {"metrics", 0, KIND_LISTEN, MODE_SERVER, FIELD(metrics_port), 0, 65535, 0},
     {"connections", 'C', KIND_UINT, MODE_BENCH, FIELD(connections), 1, 1000000,
@@ -112,6 +112,9 @@ static const char usage_text[] =
     "       tcpecho --client --count N | --forever [--host ADDR] [--port N]\n"
     "                        [--message TEXT | --size BYTES] [--interval S]\n"
     "                        [--timeout S] [--connect-timeout S] [--quiet]\n"
+    "       tcpecho --client --udp --count N | --forever [--host ADDR]\n"
+    "                        [--port N] [--size BYTES] [--interval S]\n"
+    "                        [--timeout S] [--quiet]\n"
     "       tcpecho --client --stdin [--host ADDR] [--port N] [--timeout S]\n"
     "                        [--connect-timeout S] [--quiet]\n"
     "       tcpecho --bench [--host ADDR] [--port N] [--connections C]\n"
@@ -124,8 +127,9 @@ static const char usage_text[] =
     "                       [--connect-timeout S]\n"
     "       tcpecho --bench-merge FILE... [--json]\n"
     "\n"
-    "A TCP echo server, the client of the Go TCP tutorial, a ping over TCP,\n"
-    "a pipe through an echo server and a verifying load generator.\n"
+    "A TCP (and UDP) echo server, the client of the Go TCP tutorial, a ping\n"
+    "over TCP or UDP, a pipe through an echo server and a verifying load\n"
+    "generator.\n"
     "S: seconds, fractions allowed, at least 0.001 unless 0.\n"
     "\n"
     "  -s, --server               listen and echo every byte back\n"
@@ -163,7 +167,7 @@ static const char usage_text[] =
     "      --proxy-timeout S      close connections without a whole\n"
     "                             header after this long (default: 5)\n"
     "  -u, --udp                  echo UDP datagrams too, on the same port\n"
-    "                             and address(es)\n"
+    "                             and address(es); ping: over UDP\n"
     "      --udp-rate N           UDP: answer each source address at most\n"
     "                             N datagrams/s (default: 10000; 0: no\n"
     "                             limit)\n"
@@ -185,7 +189,8 @@ static const char usage_text[] =
     "for\n"
     "                             progress and the server's close (default: "
     "5)\n"
-    "  -S, --size BYTES           ping/bench: bytes per message\n"
+    "  -S, --size BYTES           ping/bench: bytes per message (UDP ping:\n"
+    "                             per datagram, 32 to 65527, default: 64)\n"
     "      --stdin                copy standard input to the server and the\n"
     "                             echo to standard output, raw\n"
     "\n"
@@ -545,6 +550,32 @@ static options_result_t check_bench(options_t *o, unsigned long long seen,
   return OPTIONS_RUN;
 }
 
+static int was_seen(unsigned long long seen, const char *name) {
+  const opt_spec_t *spec = find_long(name, strlen(name));
+  return spec != NULL && ((seen >> (spec - opt_table)) & 1);
+}
+
+/* Ping over UDP sends datagrams of its own format, and connects nothing. */
+static options_result_t check_udp_ping(const options_t *o,
+                                       unsigned long long seen, char *err,
+                                       size_t err_size) {
+  if (was_seen(seen, "message"))
+    return fail(err, err_size,
+                "--message and --udp cannot be used together: UDP ping "
+                "sends --size bytes of its own");
+  if (was_seen(seen, "connect-timeout"))
+    return fail(err, err_size,
+                "--connect-timeout and --udp cannot be used together: UDP "
+                "has no connection to make");
+  if (was_seen(seen, "size") && (o->size < OPTIONS_UDP_PING_MIN_SIZE ||
+                                 o->size > OPTIONS_UDP_PING_MAX_SIZE))
+    return fail(err, err_size,
+                "invalid value '%llu' for --size with --udp: expected an "
+                "integer from %d to %d",
+                o->size, OPTIONS_UDP_PING_MIN_SIZE, OPTIONS_UDP_PING_MAX_SIZE);
+  return OPTIONS_RUN;
+}
+
 static options_result_t check(options_t *o, unsigned long long seen, char *err,
                               size_t err_size) {
   options_result_t r = settle_mode(o, seen, err, err_size);
@@ -563,6 +594,11 @@ static options_result_t check(options_t *o, unsigned long long seen, char *err,
   for (i = 0; i < OPT_COUNT; i++) {
     if (((seen >> i) & 1) && !(opt_table[i].applies_to & o->mode))
       return misplaced(o, &opt_table[i], err, err_size);
+  }
+  if (o->mode == MODE_PING && o->udp) {
+    r = check_udp_ping(o, seen, err, err_size);
+    if (r != OPTIONS_RUN)
+      return r;
   }
   if (o->mode != MODE_SERVER && o->port == 0)
     return fail(err, err_size, "invalid port '0' for %s: expected 1 to 65535",
@@ -676,5 +712,7 @@ options_result_t options_parse(int argc, char **argv, options_t *o, char *err,
     o->host = OPTIONS_DEFAULT_CLIENT_HOST;
   if (o->mode == MODE_BENCH && o->size == 0)
     o->size = 64;
+  if (o->mode == MODE_PING && o->udp && o->size == 0)
+    o->size = OPTIONS_UDP_PING_DEFAULT_SIZE;
   return OPTIONS_RUN;
 }

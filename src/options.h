@@ -11,6 +11,11 @@
 #define OPTIONS_MAX_SECONDS 31536000ULL /* one year */
 #define OPTIONS_DEFAULT_UDP_RATE 10000
 #define OPTIONS_HOST_MAX 256 /* a host name (253) and its NUL */
+/* --client --udp: bytes per datagram, its header (client/udp_ping_wire.h)
+ * to the largest datagram over IPv6. */
+#define OPTIONS_UDP_PING_MIN_SIZE 32
+#define OPTIONS_UDP_PING_MAX_SIZE 65527
+#define OPTIONS_UDP_PING_DEFAULT_SIZE 64
 
 /* Exit statuses, documented in the man page and README. */
 enum { EXIT_STATUS_OK = 0, EXIT_STATUS_FAILURE = 1, EXIT_STATUS_USAGE = 2 };
@@ -62,7 +67,8 @@ typedef struct options_s {
   unsigned long long stats_ms;
   int proxy_protocol; /* connections start with a PROXY protocol header */
   unsigned long long proxy_timeout_ms; /* for that header */
-  int udp;                     /* UDP echo beside TCP, on the same port */
+  int udp; /* server: UDP echo beside TCP, on the same port; ping: over
+              UDP */
   unsigned long long udp_rate; /* datagrams/s per source; 0: no limit */
   /* --metrics [HOST:]PORT: Prometheus metrics over HTTP. metrics_port -1:
    * off; metrics_host "": all interfaces ("PORT" alone is 127.0.0.1). */

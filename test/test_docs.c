@@ -363,6 +363,8 @@ static void check_synopsis_argv(char **tok, int n, char **extra, int n_extra) {
       argv[argc++] = "hello";
     else if (strcmp(t, "LIST") == 0) /* --source-ip's addresses */
       argv[argc++] = "127.0.0.1,::1";
+    else if (strcmp(t, "BYTES") == 0)
+      argv[argc++] = "64"; /* a size every mode takes (UDP ping: >= 32) */
     else
       argv[argc++] = "1";
   }

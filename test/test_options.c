@@ -203,8 +203,58 @@ static void test_udp(void **state) {
   assert_int_equal(parse(ARGC(alone), alone, &o), OPTIONS_RUN);
   assert_int_equal(o.udp, 0);
   assert_int_equal(o.udp_rate, 5);
-  expect_error(ARGC(client), client, "--udp applies only to --server");
+  expect_error(ARGC(client), client, "--udp needs --count or --forever");
   expect_error(ARGC(bench), bench, "--udp-rate applies only to --server");
+}
+
+/* --client --udp with --count or --forever: ping over UDP, datagrams of
+ * 32 (the header) to 65,527 bytes, 64 by default; no message, nothing to
+ * connect. */
+static void test_udp_ping(void **state) {
+  char *count[] = {"tcpecho", "-c", "--udp", "-n", "3"};
+  char *forever[] = {"tcpecho", "-cu", "--forever", "-i", "0", "-W", "2"};
+  char *sizes[] = {"tcpecho", "-c", "--udp", "-n", "1", "-S", "32"};
+  char *largest[] = {"tcpecho", "-c", "--udp", "-n", "1", "-S", "65527"};
+  char *small[] = {"tcpecho", "-c", "--udp", "-n", "1", "-S", "31"};
+  char *large[] = {"tcpecho", "-c", "--udp", "-n", "1", "-S", "65528"};
+  char *message[] = {"tcpecho", "-c", "--udp", "-n", "1", "-m", "hi"};
+  char *connect[] = {"tcpecho",           "-c", "--udp", "-n", "1",
+                     "--connect-timeout", "1"};
+  char *rate[] = {"tcpecho", "-c", "--udp", "-n", "1", "--udp-rate", "5"};
+  char *pipe[] = {"tcpecho", "-c", "--udp", "--stdin"};
+  char *tcp[] = {"tcpecho", "-c", "-n", "1"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(count), count, &o), OPTIONS_RUN);
+  assert_int_equal(o.mode, MODE_PING);
+  assert_int_equal(o.udp, 1);
+  assert_int_equal(o.count, 3);
+  assert_int_equal(o.size, 64);
+  assert_string_equal(o.host, "localhost");
+  assert_int_equal(parse(ARGC(forever), forever, &o), OPTIONS_RUN);
+  assert_int_equal(o.mode, MODE_PING);
+  assert_int_equal(o.udp, 1);
+  assert_int_equal(o.count, 0);
+  assert_int_equal(o.interval_ms, 0);
+  assert_int_equal(o.timeout_ms, 2000);
+  assert_int_equal(parse(ARGC(sizes), sizes, &o), OPTIONS_RUN);
+  assert_int_equal(o.size, 32);
+  assert_int_equal(parse(ARGC(largest), largest, &o), OPTIONS_RUN);
+  assert_int_equal(o.size, 65527);
+  expect_error(ARGC(small), small,
+               "invalid value '31' for --size with --udp: expected an "
+               "integer from 32 to 65527");
+  expect_error(ARGC(large), large, "from 32 to 65527");
+  expect_error(ARGC(message), message,
+               "--message and --udp cannot be used together");
+  expect_error(ARGC(connect), connect,
+               "--connect-timeout and --udp cannot be used together");
+  expect_error(ARGC(rate), rate, "--udp-rate applies only to --server");
+  expect_error(ARGC(pipe), pipe, "--stdin and --udp cannot be used together");
+  /* TCP ping keeps its default: the message. */
+  assert_int_equal(parse(ARGC(tcp), tcp, &o), OPTIONS_RUN);
+  assert_int_equal(o.udp, 0);
+  assert_int_equal(o.size, 0);
 }
 
 static void test_client_defaults(void **state) {
@@ -605,6 +655,7 @@ int main(void) {
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_bench_merge),
       cmocka_unit_test(test_udp),
+      cmocka_unit_test(test_udp_ping),
       cmocka_unit_test(test_quiet_twice),
       cmocka_unit_test(test_client_defaults),
       cmocka_unit_test(test_long_forms),

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/socket.h>
+#endif
 
 #define V4_MAX 65507 /* 65,535 - 20 (IPv4 header) - 8 (UDP header) */
 #define V6_MAX 65527 /* 65,535 - 8: the IPv6 header is not counted */
@@ -497,7 +500,158 @@ static void test_flood_held_to_rate(void **state) {
   expect_eq("refused for a port", u.our_port + u.low_port, 0);
 }
 
+/* The "UDP:" line of loop k (from 1), or with k 0 the total: the one
+ * not after "loop K: ". */
+static void parse_udp_of(const char *log, unsigned k, udp_summary_t *u) {
+  char label[32];
+  const char *at = log;
+  if (k > 0) {
+    snprintf(label, sizeof(label), "loop %u: UDP: ", k);
+    at = strstr(log, label);
+    if (at == NULL)
+      fail_msg("no '%s' line in the log:\n%s", label, log);
+    parse_udp(at + strlen(label) - strlen("UDP: "), u);
+    return;
+  }
+  while ((at = strstr(at, "UDP: ")) != NULL && at - log >= 2 && at[-2] == ':')
+    at++;
+  if (at == NULL)
+    fail_msg("no total UDP line in the log:\n%s", log);
+  parse_udp(at, u);
+}
+
+#define SPREAD_ENV "TCPECHO_SPREAD"
+
+/* Whether the server under test spreads datagrams over its loops: where
+ * the kernel does, unless it is a Windows .exe run from here under wine. */
+static int udp_spread_expected(void) {
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__DragonFly__)
+  const char *path = suite_tcpecho();
+  size_t n = strlen(path);
+  return n < 4 || strcmp(path + n - 4, ".exe") != 0;
+#else
+  return 0;
+#endif
+}
+#define SPREAD_PEERS 48
+
+/* --threads 2: datagrams from many source ports, over IPv4 and IPv6, all
+ * echoed; where the kernel spreads them (Linux) both loops answer some,
+ * elsewhere the first only; the total is the sum of the loops. spread:
+ * TCPECHO_SPREAD, which moves TCP's connections and must not move UDP. */
+static void spread_over_loops(const char *spread) {
+  const char *extra[] = {"--quiet",   "--udp", "--udp-rate", "0",
+                         "--threads", "2",     "--stats",    "0.2",
+                         "--verbose", NULL};
+  proc_t *srv = new_server(0);
+  peer_t *peers[SPREAD_PEERS];
+  udp_summary_t total, loop1, loop2;
+  unsigned long long n = 0;
+  summary_t tcp;
+  int port, i, j;
+
+  if (spread != NULL)
+    assert_int_equal(uv_os_setenv(SPREAD_ENV, spread), 0);
+  else
+    (void)uv_os_unsetenv(SPREAD_ENV);
+  port = start_server(srv, "::", extra);
+  (void)uv_os_unsetenv(SPREAD_ENV);
+  wait_line(srv, "serving UDP on [::]:", NULL, 5000);
+  if (udp_spread_expected() &&
+      !has_line_with(srv->err, "serving UDP on [::]:",
+                     " on every loop (datagrams spread by the kernel: "
+                     "SO_REUSEPORT)"))
+    fail_msg("UDP should be on every loop:\n%s", srv->err);
+  if (!udp_spread_expected() && !has_line_with(srv->err, "serving UDP on [::]:",
+                                               " on the first loop only"))
+    fail_msg("UDP should be on the first loop:\n%s", srv->err);
+  for (i = 0; i < SPREAD_PEERS; i++) {
+    const char *ip = i % 4 == 3 ? "::1" : "127.0.0.1";
+    struct sockaddr_storage to = addr_of(ip, port);
+    peers[i] = new_peer(ip, 0);
+    for (j = 0; j < 3; j++, n++)
+      expect_echo(peers[i], SA(to), 32 + (size_t)(i * 3 + j),
+                  (uint32_t)(i * 3 + j));
+  }
+  /* A --stats line with both loops' own after it. */
+  wait_line(srv, "loop 2: UDP stats: ", NULL, 5000);
+  for (i = 0; i < SPREAD_PEERS; i++)
+    peer_free(peers[i]);
+  if (!finish_udp(srv, &tcp, &total))
+    return;
+  parse_udp_of(srv->err, 0, &total);
+  parse_udp_of(srv->err, 1, &loop1);
+  parse_udp_of(srv->err, 2, &loop2);
+  expect_eq("UDP datagrams in, in all", total.in, n);
+  expect_eq("UDP echoed, in all", total.out, n);
+  expect_eq("UDP in, as the sum of the loops", total.in, loop1.in + loop2.in);
+  expect_eq("UDP echoed, as the sum of the loops", total.out,
+            loop1.out + loop2.out);
+  expect_eq("UDP bytes echoed, as the sum of the loops", total.bytes_out,
+            loop1.bytes_out + loop2.bytes_out);
+  if (udp_spread_expected() && (loop1.in == 0 || loop2.in == 0))
+    fail_msg("%d sources, and loop 1 got %llu datagrams, loop 2 %llu",
+             SPREAD_PEERS, loop1.in, loop2.in);
+  if (!udp_spread_expected())
+    expect_eq("UDP datagrams on loop 2", loop2.in, 0);
+}
+
+static void test_threads_spread(void **state) {
+  (void)state;
+  spread_over_loops(NULL);
+}
+
+static void test_threads_spread_shared(void **state) {
+  (void)state;
+  spread_over_loops("shared");
+}
+
+static void test_threads_spread_handoff(void **state) {
+  (void)state;
+  spread_over_loops("handoff");
+}
+
 #ifdef __linux__
+/* A UDP port another socket holds with SO_REUSEPORT is not joined: the
+ * first of the server's group binds alone first, and fails. */
+static void test_threads_port_held(void **state) {
+  /* Static: a failure leaves it in the loop, not on a stack gone by then. */
+  static uv_udp_t held;
+  char port_s[16];
+  const char *args[] = {"--server", "--host",    "127.0.0.1", "--port", port_s,
+                        "--udp",    "--threads", "2",         NULL};
+  proc_t *srv = new_server(0);
+  int attempt;
+  (void)state;
+
+  /* The held port is free for UDP only: another program may take its TCP
+   * twin meanwhile, and then the server rightly fails on TCP. Retry. */
+  for (attempt = 0; attempt < 10; attempt++) {
+    struct sockaddr_storage ss = addr_of("127.0.0.1", 0);
+    int len = (int)sizeof(ss), on = 1, tcp_taken;
+    uv_os_fd_t fd;
+
+    assert_int_equal(uv_udp_init_ex(suite_loop(), &held, AF_INET), 0);
+    assert_int_equal(uv_fileno((uv_handle_t *)&held, &fd), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)),
+                     0);
+    assert_int_equal(uv_udp_bind(&held, SA(ss), 0), 0);
+    assert_int_equal(uv_udp_getsockname(&held, (struct sockaddr *)&ss, &len),
+                     0);
+    snprintf(port_s, sizeof(port_s), "%d", addr_port(SA(ss)));
+    proc_start(srv, args);
+    wait_exit(srv, 1);
+    tcp_taken =
+        has_line_with(srv->err, "listen tcp 127.0.0.1:", ": EADDRINUSE (");
+    uv_close((uv_handle_t *)&held, NULL);
+    uv_run(suite_loop(), UV_RUN_NOWAIT);
+    if (!tcp_taken)
+      break;
+  }
+  if (!has_line_with(srv->err, "listen udp 127.0.0.1:", ": EADDRINUSE ("))
+    fail_msg("no 'listen udp ... EADDRINUSE' line:\n%s", srv->err);
+}
+
 /* Linux answers on all of 127/8: a server on every address must answer
  * from the one each datagram went to, or a connected socket drops it. */
 static void connected_to_second_address(const char *host) {
@@ -543,7 +697,11 @@ int main(int argc, char **argv) {
       SUITE_TEST(test_sizes_dual_stack),
       SUITE_TEST(test_loop_sources),
       SUITE_TEST(test_flood_held_to_rate),
+      SUITE_TEST(test_threads_spread),
+      SUITE_TEST(test_threads_spread_shared),
+      SUITE_TEST(test_threads_spread_handoff),
 #ifdef __linux__
+      SUITE_TEST(test_threads_port_held),
       SUITE_TEST(test_connected_any_v4),
       SUITE_TEST(test_connected_dual_stack),
 #endif

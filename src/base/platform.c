@@ -131,6 +131,14 @@ int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr) {
   return uv_tcp_bind(tcp, addr, 0);
 }
 
+int platform_udp_bind_balanced(uv_udp_t *udp, const struct sockaddr *addr,
+                               platform_bind_t how) {
+  (void)udp;
+  (void)addr;
+  (void)how;
+  return UV_ENOTSUP;
+}
+
 int platform_dup_socket(uv_os_sock_t sock, uv_os_sock_t *copy) {
   WSAPROTOCOL_INFOW info;
   if (WSADuplicateSocketW(sock, GetCurrentProcessId(), &info) != 0)
@@ -150,8 +158,10 @@ int platform_udp_dst_supported(void) {
   return 0;
 }
 
-int platform_udp_open_dst(const struct sockaddr *addr, uv_os_sock_t *sock) {
+int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
+                          uv_os_sock_t *sock) {
   (void)addr;
+  (void)how;
   (void)sock;
   return UV_ENOTSUP;
 }
@@ -312,18 +322,20 @@ int platform_shared_listener_balances(void) {
 
 /* With SO_REUSEPORT this process could join a group another process of
  * this user listens with, and silently share its connections: first a
- * plain bind, as libuv binds (SO_REUSEADDR, dual-stack), which fails where
- * anyone listens already. A fixed port only: a port the kernel picks is
- * free. */
-static int port_taken(const struct sockaddr *addr) {
+ * plain bind, as libuv binds (TCP: SO_REUSEADDR; dual-stack), which fails
+ * where anyone listens already. A fixed port only: a port the kernel picks
+ * is free. type: SOCK_STREAM or SOCK_DGRAM (without SO_REUSEADDR, which
+ * would let UDP share the port with another socket that set it). */
+static int port_taken(const struct sockaddr *addr, int type) {
   socklen_t len = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                               : sizeof(struct sockaddr_in);
   int on = 1, off = 0, taken = 0;
-  int fd = socket(addr->sa_family, SOCK_STREAM, 0);
+  int fd = socket(addr->sa_family, type, 0);
 
   if (fd < 0)
     return 0; /* the real bind will say what is wrong */
-  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  if (type == SOCK_STREAM)
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
   if (addr->sa_family == AF_INET6)
     (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
   taken = bind(fd, addr, len) != 0 && errno == EADDRINUSE;
@@ -345,7 +357,7 @@ int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
   (void)first;
   return UV_ENOTSUP;
 #else
-  if (first && addr_port_of(addr) != 0 && port_taken(addr))
+  if (first && addr_port_of(addr) != 0 && port_taken(addr, SOCK_STREAM))
     return UV_EADDRINUSE;
 #if UV_VERSION_HEX >= 0x013100 /* 1.49 added UV_TCP_REUSEPORT */
   return uv_tcp_bind(tcp, addr, UV_TCP_REUSEPORT);
@@ -380,6 +392,41 @@ int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr) {
     (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
 #endif
   return uv_tcp_bind(tcp, addr, 0);
+}
+
+/* Makes fd (not yet bound) a member of the kernel's group for its
+ * address; for the first, unless someone has the address already. Returns
+ * 0 or a UV_* error. */
+static int join_balanced(int fd, const struct sockaddr *addr,
+                         platform_bind_t how, int type) {
+#if !BALANCED_REUSEPORT
+  (void)fd;
+  (void)addr;
+  (void)how;
+  (void)type;
+  return UV_ENOTSUP;
+#else
+  int on = 1;
+  if (how == PLATFORM_BIND_GROUP_FIRST && addr_port_of(addr) != 0 &&
+      port_taken(addr, type))
+    return UV_EADDRINUSE;
+#ifdef SO_REUSEPORT_LB
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT_LB, &on, sizeof(on)) != 0)
+#else
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
+#endif
+    return uv_translate_sys_error(errno);
+  return 0;
+#endif
+}
+
+int platform_udp_bind_balanced(uv_udp_t *udp, const struct sockaddr *addr,
+                               platform_bind_t how) {
+  uv_os_fd_t fd;
+  int err = uv_fileno((const uv_handle_t *)udp, &fd);
+  if (err == 0 && how != PLATFORM_BIND_ALONE)
+    err = join_balanced(fd, addr, how, SOCK_DGRAM);
+  return err != 0 ? err : uv_udp_bind(udp, addr, 0);
 }
 
 int platform_dup_socket(uv_os_sock_t sock, uv_os_sock_t *copy) {
@@ -437,16 +484,21 @@ static int set_dst_options(int fd, int family) {
   return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
 }
 
-int platform_udp_open_dst(const struct sockaddr *addr, uv_os_sock_t *sock) {
-  int fd = socket(addr->sa_family, SOCK_DGRAM, 0), err;
+int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
+                          uv_os_sock_t *sock) {
+  int fd = socket(addr->sa_family, SOCK_DGRAM, 0), err = 0;
 
   if (fd < 0)
     return uv_translate_sys_error(errno);
   if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0 ||
-      set_dst_options(fd, addr->sa_family) != 0 ||
-      bind(fd, addr, sockaddr_len(addr)) != 0) {
+      set_dst_options(fd, addr->sa_family) != 0)
     err = uv_translate_sys_error(errno);
+  if (err == 0 && how != PLATFORM_BIND_ALONE)
+    err = join_balanced(fd, addr, how, SOCK_DGRAM);
+  if (err == 0 && bind(fd, addr, sockaddr_len(addr)) != 0)
+    err = uv_translate_sys_error(errno);
+  if (err != 0) {
     close(fd);
     return err;
   }
@@ -605,8 +657,10 @@ int platform_udp_dst_supported(void) {
   return 0;
 }
 
-int platform_udp_open_dst(const struct sockaddr *addr, uv_os_sock_t *sock) {
+int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
+                          uv_os_sock_t *sock) {
   (void)addr;
+  (void)how;
   (void)sock;
   return UV_ENOTSUP;
 }

@@ -78,6 +78,22 @@ int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
  * Returns 0 or a UV_* error. */
 int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr);
 
+/* How a UDP socket is bound: on its own, or as the first or a later member
+ * of a group the kernel spreads datagrams over (SO_REUSEPORT, where
+ * platform_reuseport_balances). The first of a group fails with
+ * UV_EADDRINUSE where anyone has the address already, as for TCP. */
+typedef enum {
+  PLATFORM_BIND_ALONE = 0,
+  PLATFORM_BIND_GROUP_FIRST,
+  PLATFORM_BIND_GROUP_JOIN
+} platform_bind_t;
+
+/* Binds udp (from uv_udp_init_ex with addr's family) to addr as a member
+ * of such a group (how: PLATFORM_BIND_GROUP_FIRST or _JOIN); UV_ENOTSUP
+ * where platform_reuseport_balances is 0. */
+int platform_udp_bind_balanced(uv_udp_t *udp, const struct sockaddr *addr,
+                               platform_bind_t how);
+
 /* A second descriptor for the same socket (dup; WSADuplicateSocket on
  * Windows), to open on another loop and close on its own. Returns 0 or a
  * UV_* error. */
@@ -98,9 +114,11 @@ void platform_close_socket(uv_os_sock_t sock);
 int platform_udp_dst_supported(void);
 
 /* A non-blocking UDP socket bound to addr (IPv4 too for "::", whatever
- * the system's default), set to report each datagram's destination.
- * Returns 0 or a UV_* error, leaving nothing open. */
-int platform_udp_open_dst(const struct sockaddr *addr, uv_os_sock_t *sock);
+ * the system's default), set to report each datagram's destination; alone
+ * or in a group as platform_udp_bind_balanced binds (UV_ENOTSUP where
+ * that cannot be). Returns 0 or a UV_* error, leaving nothing open. */
+int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
+                          uv_os_sock_t *sock);
 
 /* Receives one datagram into buf: *len bytes of it (*truncated when it was
  * longer than size and the rest is lost), from *peer, sent to *dst (its

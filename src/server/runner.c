@@ -58,6 +58,7 @@ struct runner_s {
   int signals_received;
   int finished; /* signals and notify are closing */
   spread_t spread;
+  int udp_balanced;   /* --udp on every loop: the kernel spreads datagrams */
   unsigned next_loop; /* handoff's turn; the first loop's own */
   uint64_t ticks_logged;
   server_stats_t reported; /* the total at the last --stats line */
@@ -370,10 +371,17 @@ static void on_notify(uv_async_t *async) {
   }
 }
 
-/* --udp: the first loop. */
+/* --udp: every loop where the kernel spreads datagrams over SO_REUSEPORT
+ * sockets (whatever spreads the connections), else the first loop. */
 static int udp_on_loop(const runner_t *r, unsigned index) {
-  (void)r;
-  return index == 1;
+  return index == 1 || r->udp_balanced;
+}
+
+/* How loop index's UDP socket is bound. */
+static platform_bind_t udp_bind_of(const runner_t *r, unsigned index) {
+  if (!r->udp_balanced)
+    return PLATFORM_BIND_ALONE;
+  return index == 1 ? PLATFORM_BIND_GROUP_FIRST : PLATFORM_BIND_GROUP_JOIN;
 }
 
 /* A loop with its server, not yet listening. A single loop is the main
@@ -413,6 +421,7 @@ static int worker_init(runner_t *r, worker_t *w, unsigned index) {
   if (w->udp != NULL) {
     memset(&udp_config, 0, sizeof(udp_config));
     udp_config.rate = r->config->udp_rate;
+    udp_config.bind = udp_bind_of(r, index);
     udp_server_init(w->udp, w->loop, &udp_config, server_udp_stats(w->server));
     w->udp->data = w;
     w->parts_open++;
@@ -455,20 +464,23 @@ static const char *spread_text(spread_t spread) {
 }
 
 /* --udp: on the address and port TCP listens on (the port the system
- * chose, with --port 0). */
+ * chose, with --port 0), on each loop that has it. */
 static int open_udp(runner_t *r) {
-  udp_server_t *first = r->workers[0].udp;
   struct sockaddr_storage ss;
+  unsigned i;
   int err;
 
-  if (first == NULL)
+  if (r->workers[0].udp == NULL)
     return 0;
   err = server_sockname(r->workers[0].server, &ss);
   if (err != 0) {
     log_line("listen udp %s: %s (%s)", "?", uv_err_name(err), uv_strerror(err));
     return err;
   }
-  return udp_server_open(first, (const struct sockaddr *)&ss);
+  for (i = 0; err == 0 && i < r->count; i++)
+    if (r->workers[i].udp != NULL)
+      err = udp_server_open(r->workers[i].udp, (const struct sockaddr *)&ss);
+  return err;
 }
 
 static void log_udp(runner_t *r) {
@@ -479,7 +491,10 @@ static void log_udp(runner_t *r) {
     return;
   udp_server_address(first, where, sizeof(where));
   log_line("serving UDP on %s%s%s", where,
-           r->count > 1 ? " on the first loop only" : "",
+           r->count == 1     ? ""
+           : r->udp_balanced ? " on every loop (datagrams spread by the "
+                               "kernel: SO_REUSEPORT)"
+                             : " on the first loop only",
            udp_server_replies_from_dst(first)
                ? ""
                : " (replies from the address the system chooses)");
@@ -642,6 +657,7 @@ static runner_t *runner_new(const runner_config_t *config) {
   r->config = config;
   r->count = config->threads;
   r->spread = choose_spread(config);
+  r->udp_balanced = r->count > 1 && platform_reuseport_balances();
   r->workers = calloc(r->count, sizeof(*r->workers));
   if (r->workers == NULL || uv_mutex_init(&r->lock) != 0) {
     free(r->workers);

@@ -329,7 +329,7 @@ static int is_wildcard(const struct sockaddr *addr) {
 }
 
 static int open_poll(udp_server_t *u, const struct sockaddr *addr) {
-  int err = platform_udp_open_dst(addr, &u->sock);
+  int err = platform_udp_open_dst(addr, u->config.bind, &u->sock);
   if (err != 0)
     return err;
   err = uv_poll_init_socket(u->loop, &u->poll, u->sock);
@@ -348,7 +348,9 @@ static int open_udp(udp_server_t *u, const struct sockaddr *addr) {
   if (err != 0)
     return err;
   u->handle_open = 1;
-  err = uv_udp_bind(&u->udp, addr, 0);
+  err = u->config.bind == PLATFORM_BIND_ALONE
+            ? uv_udp_bind(&u->udp, addr, 0)
+            : platform_udp_bind_balanced(&u->udp, addr, u->config.bind);
   if (err == 0)
     err = uv_udp_recv_start(&u->udp, on_alloc, on_recv);
   return err;

@@ -14,6 +14,7 @@
 #ifndef TCPECHO_UDP_SERVER_H
 #define TCPECHO_UDP_SERVER_H
 
+#include "base/platform.h"
 #include "server/udp_guard.h"
 #include "server/udp_stats.h"
 
@@ -35,6 +36,9 @@ typedef struct udp_reply_s udp_reply_t;
 
 typedef struct udp_server_config_s {
   uint64_t rate; /* datagrams a second per source address; 0: no limit */
+  /* One socket of a SO_REUSEPORT group, one per loop, the kernel
+   * spreading datagrams over them (base/platform.h); or alone. */
+  platform_bind_t bind;
 } udp_server_config_t;
 
 /* Callers read loop and data; the rest is the server's own. */
