@@ -4,8 +4,8 @@
 # .github/workflows/ci.yml. Left out:
 #   slow           minutes of load through wine's socket emulation
 #   wine-excluded  see test/CMakeLists.txt (one half-close scenario)
-# The capture and HAProxy tests are Linux-only: under wine they report
-# themselves skipped.
+# The capture, HAProxy and namespace tests are Linux-only: under wine they
+# report themselves skipped.
 #
 # Usage: .ci/wine-tests.sh BUILD_DIR   (with a wine prefix made and a
 # persistent wineserver running, as .ci/windows.sh does)
@@ -13,6 +13,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 dir=${1:?usage: .ci/wine-tests.sh BUILD_DIR}
-unset TCPECHO_REQUIRE_CAPTURE TCPECHO_REQUIRE_HAPROXY
+unset TCPECHO_REQUIRE_CAPTURE TCPECHO_REQUIRE_HAPROXY TCPECHO_REQUIRE_NETNS
 ctest --test-dir "$dir" --output-on-failure --timeout 300 \
   -LE 'slow|wine-excluded' </dev/null

@@ -273,6 +273,13 @@ static int write_hgrm(FILE *f, const char *path, const histogram_t *h) {
   return failed;
 }
 
+/* --json-stream: each second as it comes, whatever buffers stdout. */
+static void print_interval(const bench_interval_t *interval, void *arg) {
+  (void)arg;
+  bench_report_interval(stdout, interval);
+  fflush(stdout);
+}
+
 static int run_bench(const options_t *opts) {
   bench_config_t config;
   bench_result_t *result;
@@ -299,9 +306,13 @@ static int run_bench(const options_t *opts) {
   config.rate = opts->rate;
   config.threads = threads_wanted(opts);
   config.connect_timeout_ms = opts->connect_timeout_ms;
-  config.json = opts->json;
+  config.churn = opts->churn ? opts->count : 0;
+  config.source_ips = opts->source_ips;
+  config.json = opts->json || opts->json_stream;
+  if (opts->json_stream)
+    config.on_interval = print_interval;
   /* The live line is for people watching a terminal, not for logs. */
-  config.live = !opts->json && !opts->quiet && uv_guess_handle(2) == UV_TTY;
+  config.live = !config.json && !opts->quiet && uv_guess_handle(2) == UV_TTY;
   if (bench_run(&config, result) != 0) {
     if (hgrm != NULL)
       fclose(hgrm);

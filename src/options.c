@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include "base/addr.h"
 #include "base/log.h"
 
 #include <stdarg.h>
@@ -51,8 +52,8 @@ static const opt_spec_t opt_table[] = {
      0},
     {"close-after", 't', KIND_SECONDS, MODE_CLIENT, FIELD(close_after_ms), 0,
      OPTIONS_MAX_SECONDS, 0},
-    {"count", 'n', KIND_UINT, MODE_PING, FIELD(count), 0, 1000000000000ULL,
-     MODE_PING},
+    {"count", 'n', KIND_UINT, MODE_PING | MODE_BENCH, FIELD(count), 0,
+     1000000000000ULL, MODE_PING},
     {"forever", 0, KIND_FLAG, MODE_PING, NO_FIELD, 0, 0, MODE_PING},
     {"interval", 'i', KIND_SECONDS, MODE_PING, FIELD(interval_ms), 0,
      OPTIONS_MAX_SECONDS, 0},
@@ -85,8 +86,11 @@ static const opt_spec_t opt_table[] = {
     {"rate", 'r', KIND_UINT, MODE_BENCH, FIELD(rate), 0, 1000000000, 0},
     {"threads", 'T', KIND_THREADS, MODE_SERVER | MODE_BENCH, FIELD(threads), 1,
      256, 0},
+    {"churn", 0, KIND_FLAG, MODE_BENCH, FIELD(churn), 0, 0, 0},
     {"json", 0, KIND_FLAG, MODE_BENCH | MODE_MERGE, FIELD(json), 0, 0, 0},
+    {"json-stream", 0, KIND_FLAG, MODE_BENCH, FIELD(json_stream), 0, 0, 0},
     {"hgrm", 0, KIND_STRING, MODE_BENCH, FIELD(hgrm_path), 0, 0, 0},
+    {"source-ip", 0, KIND_STRING, MODE_BENCH, FIELD(source_ips), 0, 0, 0},
     {"help", 'h', KIND_HELP, ANY_MODE, NO_FIELD, 0, 0, 0},
     {"version", 'V', KIND_VERSION, ANY_MODE, NO_FIELD, 0, 0, 0},
 };
@@ -116,8 +120,10 @@ static const char usage_text[] =
     "       tcpecho --bench [--host ADDR] [--port N] [--connections C]\n"
     "                       [--size BYTES] [--pipeline P] [--duration S]\n"
     "                       [--warmup S] [--rate MSGS_PER_S]\n"
-    "                       [--threads N|auto]\n"
-    "                       [--json] [--hgrm FILE] [--quiet] [--verbose]\n"
+    "                       [--churn [--count N]] [--threads N|auto]\n"
+    "                       [--source-ip LIST]\n"
+    "                       [--json] [--json-stream] [--hgrm FILE]\n"
+    "                       [--quiet] [--verbose]\n"
     "                       [--connect-timeout S]\n"
     "       tcpecho --bench-merge FILE... [--json]\n"
     "\n"
@@ -174,7 +180,8 @@ static const char usage_text[] =
     "beyondyyh\")\n"
     "  -t, --close-after S        close the connection after this long\n"
     "                             (default: 10)\n"
-    "  -n, --count N              ping: N round trips, then a summary\n"
+    "  -n, --count N              ping: N round trips, then a summary;\n"
+    "                             bench --churn: messages per session\n"
     "      --forever              ping until interrupted (same as -n 0)\n"
     "  -i, --interval S           ping: time between round trips (default: "
     "1)\n"
@@ -194,9 +201,16 @@ static const char usage_text[] =
     "  -d, --duration S           measured time (default: 10)\n"
     "      --warmup S             unmeasured time first (default: 1)\n"
     "  -r, --rate N               open loop: N messages/s in all\n"
+    "      --churn                each connection loops: connect, --count\n"
+    "                             messages (default: 1) echoed, close\n"
     "      --json                 print one JSON object as the report\n"
+    "      --json-stream          also one JSON object per second while it\n"
+    "                             runs, before the report\n"
     "      --hgrm FILE            write the latency distribution to FILE\n"
     "                             (HdrHistogram's text, microseconds)\n"
+    "      --source-ip LIST       bind connections to these local addresses\n"
+    "                             in turn (comma-separated): more than one\n"
+    "                             address's ephemeral ports\n"
     "\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the version and exit\n"
@@ -510,6 +524,32 @@ static options_result_t misplaced(const options_t *o, const opt_spec_t *spec,
               mode_names(spec->applies_to));
 }
 
+/* --churn's sessions: --count messages each (default 1), closed loop. */
+static options_result_t check_bench(options_t *o, unsigned long long seen,
+                                    char *err, size_t err_size) {
+  if (find_seen(seen, MODE_PING) != NULL && !o->churn)
+    return fail(err, err_size, "--count needs --churn with --bench");
+  if (o->churn && o->rate > 0)
+    return fail(err, err_size, "--churn and --rate cannot be used together");
+  if (o->churn && find_seen(seen, MODE_PING) != NULL && o->count == 0)
+    return fail(err, err_size, "--count must be more than 0 with --churn");
+  if (o->churn && o->count == 0)
+    o->count = 1;
+  if (o->source_ips != NULL) {
+    struct sockaddr_storage addrs[ADDR_LIST_MAX];
+    const char *bad;
+    size_t bad_len;
+    char q[LOG_ESCAPED_SIZE];
+    if (addr_parse_list(o->source_ips, addrs, ADDR_LIST_MAX, &bad, &bad_len) <
+        0)
+      return fail(err, err_size,
+                  "invalid address '%s' in --source-ip: expected up to %d "
+                  "IPv4 or IPv6 addresses, comma-separated",
+                  quoted(q, bad, bad_len), ADDR_LIST_MAX);
+  }
+  return OPTIONS_RUN;
+}
+
 static int was_seen(unsigned long long seen, const char *name) {
   const opt_spec_t *spec = find_long(name, strlen(name));
   return spec != NULL && ((seen >> (spec - opt_table)) & 1);
@@ -563,6 +603,8 @@ static options_result_t check(options_t *o, unsigned long long seen, char *err,
   if (o->mode != MODE_SERVER && o->port == 0)
     return fail(err, err_size, "invalid port '0' for %s: expected 1 to 65535",
                 o->mode == MODE_BENCH ? "--bench" : "--client");
+  if (o->mode == MODE_BENCH)
+    return check_bench(o, seen, err, err_size);
   return OPTIONS_RUN;
 }
 

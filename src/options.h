@@ -10,7 +10,7 @@
 #define OPTIONS_DEFAULT_CLOSE_AFTER_MS 10000
 #define OPTIONS_MAX_SECONDS 31536000ULL /* one year */
 #define OPTIONS_DEFAULT_UDP_RATE 10000
-#define OPTIONS_HOST_MAX 256            /* a host name (253) and its NUL */
+#define OPTIONS_HOST_MAX 256 /* a host name (253) and its NUL */
 /* --client --udp: bytes per datagram, its header (client/udp_ping_wire.h)
  * to the largest datagram over IPv6. */
 #define OPTIONS_UDP_PING_MIN_SIZE 32
@@ -52,7 +52,8 @@ typedef struct options_s {
   const char *message;
   size_t message_len;
   unsigned long long close_after_ms;
-  unsigned long long count; /* ping: round trips; 0: until interrupted */
+  unsigned long long count; /* ping: round trips; 0: until interrupted;
+                               bench --churn: messages per session */
   unsigned long long interval_ms;
   unsigned long long timeout_ms; /* ping: per round trip; pipe: no progress */
 
@@ -83,8 +84,11 @@ typedef struct options_s {
   unsigned long long duration_ms;
   unsigned long long warmup_ms;
   unsigned long long rate; /* messages per second in all; 0: closed loop */
+  int churn; /* each connection loops connect, --count messages, close */
   int json;
-  const char *hgrm_path; /* write the latency distribution here */
+  int json_stream;        /* a JSON line per second, then the JSON report */
+  const char *source_ips; /* bind connections to these, in turn */
+  const char *hgrm_path;  /* write the latency distribution here */
 
   /* --bench-merge: the report files, in order ("-": standard input) */
   const char *files[OPTIONS_MAX_FILES];

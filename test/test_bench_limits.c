@@ -138,6 +138,16 @@ static void test_bench_local_errors_are_its_own(void **state) {
   assert_true(err_has(p, "lost to local errors (ours, not the server's)"));
   assert_non_null(strstr(p->out, ", local "));
   assert_null(strstr(p->out, ", local 0)"));
+  /* The report names the limit and what it cost: every local error here. */
+  {
+    const char *line = strstr(p->out, "\nshortage: ");
+    if (line == NULL ||
+        strstr(line, " not made for lack of descriptors (limit 64)\n") ==
+            NULL ||
+        strtoul(line + 11, NULL, 10) !=
+            strtoul(strstr(p->out, ", local ") + 8, NULL, 10))
+      fail_msg("no shortage of descriptors for each local error:\n%s", p->out);
+  }
   stop_server(srv, SIGINT);
   free(srv);
   free(p);

@@ -361,6 +361,8 @@ static void check_synopsis_argv(char **tok, int n, char **extra, int n_extra) {
       argv[argc++] = "localhost";
     else if (strcmp(t, "TEXT") == 0)
       argv[argc++] = "hello";
+    else if (strcmp(t, "LIST") == 0) /* --source-ip's addresses */
+      argv[argc++] = "127.0.0.1,::1";
     else if (strcmp(t, "BYTES") == 0)
       argv[argc++] = "64"; /* a size every mode takes (UDP ping: >= 32) */
     else
@@ -375,6 +377,7 @@ static void check_synopsis_argv(char **tok, int n, char **extra, int n_extra) {
 typedef struct {
   char *text;
   int optional; /* inside [ ] */
+  int depth;    /* how many [ ] deep: 2 in "[--churn [--count N]]" */
 } syn_tok_t;
 
 static void check_synopsis_form(char *form) {
@@ -386,14 +389,18 @@ static void check_synopsis_form(char *form) {
     for (; *t == '['; t++)
       depth++;
     if (*t != '\0' && strcmp(t, "tcpecho") != 0) {
-      size_t len = strlen(t);
+      size_t len = strlen(t), k;
       int closes = 0;
       while (len > 0 && t[len - 1] == ']') {
         t[--len] = '\0';
         closes++;
       }
       tok[n].text = t;
+      tok[n].depth = depth;
       tok[n++].optional = depth > 0;
+      /* Brackets inside a word ("[HOST:]PORT") open and close there. */
+      for (k = 0; k < len; k++)
+        closes += (t[k] == ']') - (t[k] == '[');
       depth -= closes;
     }
   }
@@ -425,13 +432,19 @@ static void check_synopsis_form(char *form) {
   }
   check_synopsis_argv(req, n_req, NULL, 0);
   for (i = 0; i < n; i++) {
-    int j = i + 1;
+    int j = i + 1, k = i - 1;
     if (!tok[i].optional || tok[i].text[0] != '-')
       continue;
     while (j < n && tok[j].optional && tok[j].text[0] != '-')
       j++;
-    for (m = 0; m < j - i; m++)
-      alt[m] = tok[i + m].text;
+    m = 0;
+    /* An option nested in another's brackets comes with that one. */
+    while (k >= 0 && !(tok[k].depth < tok[i].depth && tok[k].text[0] == '-'))
+      k--;
+    if (tok[i].depth > 1 && k >= 0)
+      alt[m++] = tok[k].text;
+    for (k = i; k < j; k++)
+      alt[m++] = tok[k].text;
     check_synopsis_argv(req, n_req, alt, m);
   }
 }

@@ -537,6 +537,47 @@ static void test_bench_options(void **state) {
   expect_error(ARGC(threads0), threads0, "from 1 to 256");
 }
 
+static void test_bench_churn_options(void **state) {
+  char *churn[] = {"tcpecho", "-b", "--churn"};
+  char *churn_n[] = {"tcpecho", "-b", "--churn", "-n", "5"};
+  char *count_only[] = {"tcpecho", "-b", "--count", "5"};
+  char *zero[] = {"tcpecho", "-b", "--churn", "--count", "0"};
+  char *rate[] = {"tcpecho", "-b", "--churn", "-r", "10"};
+  char *forever[] = {"tcpecho", "-b", "--churn", "--forever"};
+  char *server[] = {"tcpecho", "-s", "--churn"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(churn), churn, &o), OPTIONS_RUN);
+  assert_int_equal(o.mode, MODE_BENCH);
+  assert_int_equal(o.churn, 1);
+  assert_int_equal(o.count, 1); /* one message per session by default */
+  assert_int_equal(parse(ARGC(churn_n), churn_n, &o), OPTIONS_RUN);
+  assert_int_equal(o.mode, MODE_BENCH);
+  assert_int_equal(o.count, 5);
+  expect_error(ARGC(count_only), count_only,
+               "--count needs --churn with --bench");
+  expect_error(ARGC(zero), zero, "--count must be more than 0 with --churn");
+  expect_error(ARGC(rate), rate, "--churn and --rate cannot be used together");
+  expect_error(ARGC(forever), forever, "--forever applies only to --client");
+  expect_error(ARGC(server), server, "--churn applies only to --bench");
+}
+
+static void test_bench_source_ip(void **state) {
+  char *three[] = {"tcpecho", "-b", "--source-ip", "127.0.0.2,127.0.0.3,[::1]"};
+  char *name[] = {"tcpecho", "-b", "--source-ip", "127.0.0.2,localhost"};
+  char *empty[] = {"tcpecho", "-b", "--source-ip", ""};
+  char *client[] = {"tcpecho", "-c", "--source-ip", "127.0.0.2"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(three), three, &o), OPTIONS_RUN);
+  assert_string_equal(o.source_ips, "127.0.0.2,127.0.0.3,[::1]");
+  expect_error(ARGC(name), name,
+               "invalid address 'localhost' in --source-ip: expected up to "
+               "64 IPv4 or IPv6 addresses, comma-separated");
+  expect_error(ARGC(empty), empty, "invalid address '' in --source-ip");
+  expect_error(ARGC(client), client, "--source-ip applies only to --bench");
+}
+
 static void test_help_and_version(void **state) {
   char *help[] = {"tcpecho", "--server", "--help", "--bogus"};
   char *help_short[] = {"tcpecho", "-h"};
@@ -630,6 +671,8 @@ int main(void) {
       cmocka_unit_test(test_server_options),
       cmocka_unit_test(test_client_modes),
       cmocka_unit_test(test_bench_options),
+      cmocka_unit_test(test_bench_churn_options),
+      cmocka_unit_test(test_bench_source_ip),
       cmocka_unit_test(test_help_and_version),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

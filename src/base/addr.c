@@ -91,3 +91,42 @@ void addr_format_target(const char *host, int port, char *buf, size_t size) {
   else
     snprintf(buf, size, "%s:%d", host, port);
 }
+
+/* One literal of len bytes into out, port 0; 0 or -1. */
+static int parse_literal(const char *s, size_t len,
+                         struct sockaddr_storage *out) {
+  char ip[64];
+  if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+    s++;
+    len -= 2;
+  }
+  if (len == 0 || len >= sizeof(ip))
+    return -1;
+  memcpy(ip, s, len);
+  ip[len] = '\0';
+  memset(out, 0, sizeof(*out));
+  if (uv_ip4_addr(ip, 0, (struct sockaddr_in *)out) == 0)
+    return 0;
+  if (uv_ip6_addr(ip, 0, (struct sockaddr_in6 *)out) == 0)
+    return 0;
+  return -1;
+}
+
+int addr_parse_list(const char *list, struct sockaddr_storage *out, size_t max,
+                    const char **bad, size_t *bad_len) {
+  const char *p = list;
+  size_t n = 0;
+
+  for (;;) {
+    size_t len = strcspn(p, ",");
+    if (n == max || parse_literal(p, len, &out[n]) != 0) {
+      *bad = p;
+      *bad_len = len;
+      return -1;
+    }
+    n++;
+    if (p[len] == '\0')
+      return (int)n;
+    p += len + 1;
+  }
+}

@@ -1,4 +1,5 @@
-/* Socket addresses: formatting for logs and name resolution. */
+/* Socket addresses: formatting for logs, name resolution and lists of
+ * literal addresses. */
 #ifndef TCPECHO_ADDR_H
 #define TCPECHO_ADDR_H
 
@@ -28,5 +29,15 @@ void addr_format_target(const char *host, int port, char *buf, size_t size);
  * addresses to listen on. Returns 0 or a UV_* error. */
 int addr_resolve(uv_loop_t *loop, uv_getaddrinfo_t *req, uv_getaddrinfo_cb cb,
                  const char *host, int port, int passive);
+
+/* The most addresses a list may hold. */
+#define ADDR_LIST_MAX 64
+
+/* Parses "ADDR[,ADDR...]", IPv4 or IPv6 literals ("[::1]" as "::1"),
+ * into out (port 0), at most max of them. Returns how many, or -1 with
+ * *bad and *bad_len set to the first entry that is not an address (empty
+ * ones included), or to the first beyond max. */
+int addr_parse_list(const char *list, struct sockaddr_storage *out, size_t max,
+                    const char **bad, size_t *bad_len);
 
 #endif

@@ -125,6 +125,12 @@ int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
   return UV_ENOTSUP;
 }
 
+/* Windows picks the port at bind; SO_REUSE_UNICASTPORT, which would
+ * defer it, is left to a later version. */
+int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr) {
+  return uv_tcp_bind(tcp, addr, 0);
+}
+
 int platform_udp_bind_balanced(uv_udp_t *udp, const struct sockaddr *addr,
                                platform_bind_t how) {
   (void)udp;
@@ -376,6 +382,22 @@ int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
   return uv_tcp_bind(tcp, addr, 0);
 #endif
 #endif
+}
+
+/* Linux 4.2's, older C libraries without its name included. */
+#if defined(__linux__) && !defined(IP_BIND_ADDRESS_NO_PORT)
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr) {
+#ifdef IP_BIND_ADDRESS_NO_PORT
+  uv_os_fd_t fd;
+  int on = 1;
+  /* Best effort: without it the bind picks a port, as elsewhere. */
+  if (uv_fileno((const uv_handle_t *)tcp, &fd) == 0)
+    (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
+#endif
+  return uv_tcp_bind(tcp, addr, 0);
 }
 
 /* Makes fd (not yet bound) a member of the kernel's group for its

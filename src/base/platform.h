@@ -70,6 +70,14 @@ int platform_shared_listener_balances(void);
 int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
                                int first);
 
+/* Binds tcp (from uv_tcp_init_ex with addr's family) to addr, a local
+ * address with port 0, before it connects: with IP_BIND_ADDRESS_NO_PORT
+ * where there is one (Linux 4.2), so that the port is picked at connect,
+ * per destination, and one address serves more connections than its
+ * ephemeral ports; elsewhere a plain bind, which picks the port at once.
+ * Returns 0 or a UV_* error. */
+int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr);
+
 /* How a UDP socket is bound: on its own, or as the first or a later member
  * of a group the kernel spreads datagrams over (SO_REUSEPORT, where
  * platform_reuseport_balances). The first of a group fails with

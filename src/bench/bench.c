@@ -1,9 +1,12 @@
 #include "bench/bench.h"
 
+#include "bench/schedule.h"
+
 #include "base/addr.h"
 #include "base/container_of.h"
 #include "base/log.h"
 #include "base/pattern.h"
+#include "base/platform.h"
 #include "base/signals.h"
 #include "base/stream_write.h"
 
@@ -18,6 +21,7 @@
 #define BENCH_CONNECTS_IN_FLIGHT 32 /* per loop: spares small backlogs */
 #define BENCH_OPEN_LOOP_MAX_IN_FLIGHT 1024
 #define BENCH_DRAIN_NS 2000000000ULL /* to wait for the last echoes */
+#define BENCH_LATE_NS 1000000ULL     /* written later than this: late */
 #define BENCH_SEED 0x7463706563686fULL
 
 enum { PHASE_CONNECT, PHASE_WARMUP, PHASE_MEASURE, PHASE_DRAIN, PHASE_DONE };
@@ -27,26 +31,41 @@ typedef struct worker_s worker_t;
 typedef struct conn_s {
   uv_tcp_t tcp;
   uv_connect_t connect_req;
+  uv_shutdown_t shutdown_req; /* churn: the session's end */
   worker_t *worker;
+  uint64_t index;   /* of the connection in the run: its streams' seeds */
+  uint64_t session; /* churn: sessions begun on this slot before this one */
   uint64_t seed;
   uint64_t target;     /* bytes of its stream due to be sent so far */
   uint64_t sent;       /* bytes of its stream handed to the socket */
   uint64_t verified;   /* bytes of its stream echoed and checked */
   uint64_t connect_ns; /* when its connect started */
   uint64_t *stamps;    /* ring: send (or due) time of each message in flight */
-  uint32_t head, count, cap;
-  uint64_t next_due; /* open loop */
-  uint64_t interval; /* open loop, ns */
+  uint64_t *written;   /* open loop, ring: when each was handed to the socket */
+  uint32_t head, count, cap; /* message m of the stream is at m % cap */
+  uint64_t queued;           /* messages of its stream given to conn_send */
+  uint64_t started; /* of those, how many have their first byte written */
+  schedule_t due;   /* open loop */
+  uint64_t held_to; /* open loop: messages due by then met a full cap */
   int open;
   int connecting;
   int timed_out;    /* its connect outlived --connect-timeout */
   int write_queued; /* a chunk waits in libuv: the next one waits for it */
+  int shut;         /* churn: every echo back, our end is shut */
   int failed;
 } conn_t;
 
 typedef struct counters_s {
   uint64_t messages;
   uint64_t bytes;
+  uint64_t sent; /* open loop: messages written, late ones, held ones */
+  uint64_t late;
+  uint64_t held;
+  uint64_t sessions; /* churn: completed in the measured time */
+  uint64_t opened;
+  uint64_t completed;
+  uint64_t no_port; /* connects lost for lack of ports, of descriptors */
+  uint64_t no_fd;
   uint64_t connected;
   bench_errors_t errors;
 } counters_t;
@@ -66,11 +85,21 @@ struct worker_s {
   uint64_t measure_start, measure_end;
   counters_t counts;
   histogram_t *latency;
+  histogram_t *service; /* open loop only */
+  histogram_t *connect;
+  histogram_t *session; /* churn only */
   int read_buf_busy;
   char scratch[BENCH_CHUNK]; /* the stream is made here, a chunk at a time */
   char read_buf[BENCH_READ_BUF_SIZE];
-  uv_mutex_t lock; /* guards shown, for the live line */
+  uv_mutex_t lock; /* guards shown, for the live line, and the pub_ ones */
   counters_t shown;
+  /* --json-stream: the second being counted, on the loop's thread alone,
+   * and what it handed over, with every second before pub_upto in it. */
+  interval_t *ival_cur;
+  uint64_t ival_index;
+  interval_totals_t ival_last;
+  interval_t *ival_pub;
+  uint64_t pub_upto;
 };
 
 typedef struct bench_s {
@@ -81,6 +110,9 @@ typedef struct bench_s {
   int local_error;   /* the first one of ours (ENOMEM, EMFILE), logged */
   uint64_t done;     /* loops finished */
   struct sockaddr_storage addr;
+  struct sockaddr_storage sources[ADDR_LIST_MAX]; /* --source-ip */
+  size_t n_sources;
+  int bind_error; /* the first one, logged */
   worker_t **workers;
   uv_sem_t connected; /* posted by each loop once it tried its connects */
   uv_sem_t go;        /* posted for each loop once start_ns is set */
@@ -92,9 +124,30 @@ uint64_t bench_error_count(const bench_errors_t *e) {
          e->local;
 }
 
+static void conn_dial(conn_t *c);
+
+static int sending(const worker_t *w) {
+  return w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE;
+}
+
+/* Churn: the slot's next session, on a new connection with a stream of its
+ * own. */
+static void session_next(conn_t *c) {
+  c->session++;
+  c->seed = pattern_seed(BENCH_SEED + c->session, c->index);
+  c->target = c->sent = c->verified = 0;
+  c->head = c->count = 0;
+  c->queued = c->started = 0;
+  c->timed_out = c->write_queued = c->shut = 0;
+  conn_dial(c);
+}
+
 static void on_conn_closed(uv_handle_t *handle) {
   conn_t *c = container_of(handle, conn_t, tcp);
-  c->worker->open_conns--;
+  worker_t *w = c->worker;
+  w->open_conns--;
+  if (w->config->churn > 0 && !c->failed && sending(w))
+    session_next(c);
 }
 
 static void conn_close(conn_t *c) {
@@ -154,6 +207,26 @@ static void on_send(uv_write_t *req, int status) {
   conn_pump(c);
 }
 
+/* Open loop: the messages whose first byte has just been handed to the
+ * socket are written now, for their service time; counted against their
+ * schedule in the measured time. */
+static void stamp_written(conn_t *c, uint64_t now) {
+  worker_t *w = c->worker;
+  uint64_t size = w->config->size;
+  uint64_t upto = (c->sent + size - 1) / size; /* messages begun */
+
+  if (upto > c->queued)
+    upto = c->queued;
+  for (; c->started < upto; c->started++) {
+    uint32_t slot = (uint32_t)(c->started % c->cap);
+    c->written[slot] = now;
+    if (w->phase == PHASE_MEASURE) {
+      w->counts.sent++;
+      w->counts.late += now - c->stamps[slot] > BENCH_LATE_NS;
+    }
+  }
+}
+
 /* Hands the socket what is due of the stream, a chunk at a time, made in
  * the loop's scratch: the part the socket does not take now is queued as a
  * copy, and the next chunk waits for it. So a connection holds at most one
@@ -166,6 +239,8 @@ static void conn_pump(conn_t *c) {
                      ? (size_t)(c->target - c->sent)
                      : BENCH_CHUNK;
     int queued;
+    /* Taken before the write: the echo may be back before it returns. */
+    uint64_t now = c->written != NULL ? uv_hrtime() : 0;
 
     pattern_fill(c->seed, c->sent, w->scratch, len);
     queued = stream_write((uv_stream_t *)&c->tcp, w->scratch, len, on_send);
@@ -179,6 +254,8 @@ static void conn_pump(conn_t *c) {
     }
     c->sent += len;
     c->write_queued = queued > 0;
+    if (c->written != NULL)
+      stamp_written(c, now);
   }
 }
 
@@ -191,6 +268,7 @@ static void conn_send(conn_t *c, uint32_t n, uint64_t stamp) {
     c->stamps[(c->head + c->count) % c->cap] = stamp;
     c->count++;
   }
+  c->queued += n;
   c->target += c->worker->config->size * n;
   conn_pump(c);
 }
@@ -217,28 +295,71 @@ static void complete_messages(conn_t *c, uint64_t before, uint64_t now_ns) {
 
   for (; n > 0 && c->count > 0; n--, done++) {
     uint64_t stamp = c->stamps[c->head];
-    c->head = (c->head + 1) % c->cap;
-    c->count--;
     if (w->phase == PHASE_MEASURE) {
       w->counts.messages++;
       w->counts.bytes += size;
       histogram_record(w->latency, now_ns > stamp ? now_ns - stamp : 0);
+      if (c->written != NULL)
+        histogram_record(w->service, now_ns - c->written[c->head]);
+      if (w->ival_cur != NULL)
+        histogram_record(&w->ival_cur->latency,
+                         now_ns > stamp ? now_ns - stamp : 0);
     }
+    c->head = (c->head + 1) % c->cap;
+    c->count--;
   }
   /* Closed loop: each echo makes room for the next message; one write for
    * all the room this read made. */
-  if (done > 0 && w->config->rate == 0 &&
-      (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
+  if (done > 0 && w->config->churn > 0 && sending(w))
+    conn_send(c, (uint32_t)churn_more(w->config->churn, c->queued, done),
+              now_ns);
+  else if (done > 0 && w->config->rate == 0 && sending(w))
     conn_send(c, done, now_ns);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  conn_t *c = container_of(req, conn_t, shutdown_req);
+  if (status < 0 && status != UV_ECANCELED)
+    conn_fail(c, &c->worker->counts.errors.early_close);
+}
+
+/* Churn: every message of the session came back: our end is shut, and the
+ * session ends when the server closes its end (on_read). */
+static void session_echoed(conn_t *c) {
+  int err = uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown);
+  if (err < 0) {
+    conn_fail(c, &c->worker->counts.errors.early_close);
+    return;
+  }
+  c->shut = 1;
+}
+
+/* Churn: the server closed after echoing all, and nothing more: the
+ * session is verified from connect to close. The first session of each
+ * slot, connected before the clock started, is not timed. */
+static void session_done(conn_t *c) {
+  worker_t *w = c->worker;
+  w->counts.completed++;
+  if (w->phase == PHASE_MEASURE && c->session > 0) {
+    w->counts.sessions++;
+    histogram_record(w->session, uv_hrtime() - c->connect_ns);
+  }
+  conn_close(c); /* and on_conn_closed begins the next */
 }
 
 /* Open loop: sends what is due on one connection; from its reads too, so
  * that under load messages leave closer to their time than the 1 ms tick
  * allows. */
 static void conn_send_due(conn_t *c, uint64_t now) {
-  while (!c->failed && c->next_due <= now && c->count < c->cap) {
-    conn_send(c, 1, c->next_due);
-    c->next_due += c->interval;
+  while (!c->failed && c->due.next_due <= now) {
+    if (c->count >= c->cap) {
+      c->held_to = now; /* what is due by now waits for room */
+      return;
+    }
+    if (c->due.next_due <= c->held_to && c->worker->phase == PHASE_MEASURE)
+      c->worker->counts.held++;
+    conn_send(c, 1, c->due.next_due);
+    schedule_next(&c->due);
   }
 }
 
@@ -259,11 +380,16 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         uint64_t now = uv_hrtime();
         c->verified += (uint64_t)nread;
         complete_messages(c, before, now);
-        if (w->config->rate > 0 &&
-            (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
+        if (w->config->rate > 0 && sending(w))
           conn_send_due(c, now);
+        if (w->config->churn > 0 && !c->shut && !c->failed &&
+            churn_session_echoed(w->config->churn, w->config->size,
+                                 c->verified))
+          session_echoed(c);
       }
     }
+  } else if (nread == UV_EOF && c->shut && c->verified == c->sent) {
+    session_done(c);
   } else if (nread < 0) {
     conn_fail(c, &w->counts.errors.early_close);
   }
@@ -271,6 +397,15 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     w->read_buf_busy = 0;
   else
     free(buf->base);
+}
+
+/* A connect that failed for want of a local port or descriptor: counted
+ * so that the report can name the shortage. */
+static void count_shortage(worker_t *w, int err) {
+  if (err == UV_EADDRNOTAVAIL || err == UV_EADDRINUSE)
+    w->counts.no_port++;
+  else if (err == UV_EMFILE || err == UV_ENFILE)
+    w->counts.no_fd++;
 }
 
 static void connect_more(worker_t *w);
@@ -281,6 +416,8 @@ static void on_connect(uv_connect_t *req, int status) {
 
   w->connecting--;
   c->connecting = 0;
+  if (w->phase == PHASE_DONE)
+    return; /* churn: closed at the end of the run, not a failure */
   if (c->timed_out)
     status = UV_ETIMEDOUT; /* closed by check_connects */
   if (status == 0)
@@ -290,48 +427,110 @@ static void on_connect(uv_connect_t *req, int status) {
     if (w->bench->connect_error == 0)
       w->bench->connect_error = status;
     uv_mutex_unlock(&w->bench->lock);
+    count_shortage(w, status);
     conn_fail(c, &w->counts.errors.connect);
   } else {
     (void)uv_tcp_nodelay(&c->tcp, 1); /* if it fails, sends only wait */
-    w->counts.connected++;
+    histogram_record(w->connect, uv_hrtime() - c->connect_ns);
+    w->counts.opened++;
+    if (c->session == 0)
+      w->counts.connected++;
+    else if (sending(w)) /* churn: the next session starts at once */
+      conn_send(c, (uint32_t)churn_more(w->config->churn, 0, c->cap),
+                uv_hrtime());
   }
-  connect_more(w);
+  if (w->phase == PHASE_CONNECT)
+    connect_more(w);
+}
+
+/* A source address that cannot be bound at all (not one of this host's):
+ * said once, the connection counted as not made. */
+static void bind_fail(conn_t *c, const struct sockaddr *src, int err) {
+  bench_t *b = c->worker->bench;
+  char name[ADDR_STR_SIZE];
+  int first;
+  uv_mutex_lock(&b->lock);
+  first = b->bind_error == 0;
+  if (first)
+    b->bind_error = err;
+  uv_mutex_unlock(&b->lock);
+  if (first && uv_ip_name(src, name, sizeof(name)) == 0)
+    log_line("bench: cannot bind to source address %s: %s (%s)", name,
+             uv_err_name(err), uv_strerror(err));
+  conn_fail(c, &c->worker->counts.errors.connect);
+}
+
+/* --source-ip: c's socket, made now and bound to its turn of the source
+ * addresses, so that the kernel picks its port at connect. Returns 0, or
+ * -1 when c has failed (counted). */
+static int conn_bind_source(conn_t *c) {
+  worker_t *w = c->worker;
+  bench_t *b = w->bench;
+  const struct sockaddr *src =
+      (const struct sockaddr *)&b->sources[source_pick(c->index, b->n_sources)];
+  int err = uv_tcp_init_ex(&w->loop, &c->tcp, src->sa_family);
+
+  if (err != 0) { /* no socket, no handle to close */
+    count_shortage(w, err);
+    if (is_local_error(err))
+      local_fail(c, err);
+    else
+      conn_fail(c, &w->counts.errors.connect);
+    return -1;
+  }
+  c->open = 1;
+  w->open_conns++;
+  err = platform_tcp_bind_no_port(&c->tcp, src);
+  if (err == UV_EADDRINUSE) { /* the address is out of ports */
+    count_shortage(w, err);
+    conn_fail(c, &w->counts.errors.connect);
+  } else if (err != 0) {
+    bind_fail(c, src, err);
+  }
+  return err == 0 ? 0 : -1;
+}
+
+/* Starts c's connect; a failure to start is counted at once. */
+static void conn_dial(conn_t *c) {
+  worker_t *w = c->worker;
+  int err;
+  c->connect_ns = uv_hrtime();
+  if (w->bench->n_sources > 0) {
+    c->open = 0;
+    if (conn_bind_source(c) != 0)
+      return;
+  } else {
+    /* No socket is made until the connect: a TCP init cannot fail. */
+    (void)uv_tcp_init(&w->loop, &c->tcp);
+    c->open = 1;
+    w->open_conns++;
+  }
+  err = uv_tcp_connect(&c->connect_req, &c->tcp,
+                       (const struct sockaddr *)&w->bench->addr, on_connect);
+  if (err == 0) {
+    w->connecting++;
+    c->connecting = 1;
+    return;
+  }
+  count_shortage(w, err);
+  if (is_local_error(err))
+    local_fail(c, err);
+  else
+    conn_fail(c, &w->counts.errors.connect);
 }
 
 /* Keeps a few connects in flight, so that a small listen backlog is not
  * overrun into SYN retries; stops the loop when all have been tried. */
 static void connect_more(worker_t *w) {
-  bench_t *b = w->bench;
-  while (w->connecting < BENCH_CONNECTS_IN_FLIGHT &&
-         w->next_connect < w->count) {
-    conn_t *c = &w->conns[w->next_connect++];
-    int err;
-    c->worker = w;
-    /* No socket is made until the connect: a TCP init cannot fail. */
-    (void)uv_tcp_init(&w->loop, &c->tcp);
-    c->open = 1;
-    w->open_conns++;
-    c->connect_ns = uv_hrtime();
-    err = uv_tcp_connect(&c->connect_req, &c->tcp,
-                         (const struct sockaddr *)&b->addr, on_connect);
-    if (err == 0) {
-      w->connecting++;
-      c->connecting = 1;
-    } else if (is_local_error(err)) {
-      local_fail(c, err);
-    } else {
-      conn_fail(c, &w->counts.errors.connect);
-    }
-  }
+  while (w->connecting < BENCH_CONNECTS_IN_FLIGHT && w->next_connect < w->count)
+    conn_dial(&w->conns[w->next_connect++]);
   if (w->connecting == 0 && w->next_connect == w->count)
     uv_stop(&w->loop);
 }
 
 /* --connect-timeout: a connect still pending past it is given up, as a
  * host that drops SYNs would otherwise hold the run for minutes. */
-static void check_connects(uv_timer_t *timer) {
-  worker_t *w = container_of(timer, worker_t, tick);
-  uint64_t now = uv_hrtime();
+static void check_connect_times(worker_t *w, uint64_t now) {
   uint64_t limit = w->config->connect_timeout_ms * 1000000ULL;
   size_t i;
 
@@ -344,6 +543,10 @@ static void check_connects(uv_timer_t *timer) {
   }
 }
 
+static void check_connects(uv_timer_t *timer) {
+  check_connect_times(container_of(timer, worker_t, tick), uv_hrtime());
+}
+
 static void start_traffic(worker_t *w, uint64_t start) {
   const bench_config_t *cfg = w->config;
   size_t i;
@@ -351,12 +554,12 @@ static void start_traffic(worker_t *w, uint64_t start) {
     conn_t *c = &w->conns[i];
     if (c->failed)
       continue;
-    if (cfg->rate == 0) {
+    if (cfg->churn > 0)
+      conn_send(c, (uint32_t)churn_more(cfg->churn, 0, c->cap), start);
+    else if (cfg->rate == 0)
       conn_send(c, c->cap, start);
-    } else {
-      /* Spread the connections' schedules over one interval. */
-      c->next_due = start + c->interval * i / (w->count ? w->count : 1);
-    }
+    else
+      schedule_init(&c->due, start, cfg->connections, cfg->rate, i, w->count);
   }
 }
 
@@ -366,6 +569,33 @@ static void send_due(worker_t *w, uint64_t now) {
   size_t i;
   for (i = 0; i < w->count; i++)
     conn_send_due(&w->conns[i], now);
+}
+
+/* When the measured time began and ended for this loop: the planned end if
+ * its tick came after it. */
+static uint64_t measured_from(const worker_t *w) {
+  return w->bench->start_ns + w->config->warmup_ms * 1000000ULL;
+}
+
+static uint64_t measured_until(const worker_t *w) {
+  uint64_t planned = measured_from(w) + w->config->duration_ms * 1000000ULL;
+  return w->measure_end < planned ? w->measure_end : planned;
+}
+
+/* --json-stream: hands what was counted since the last time to the thread
+ * that prints, under the lock the live line takes anyway; seconds before
+ * upto are then complete. The message path takes no lock. */
+static void publish_interval(worker_t *w, uint64_t upto) {
+  interval_totals_t now;
+  now.messages = w->counts.messages;
+  now.bytes = w->counts.bytes;
+  now.errors = bench_error_count(&w->counts.errors);
+  interval_count(w->ival_cur, &now, &w->ival_last);
+  uv_mutex_lock(&w->lock);
+  interval_add(w->ival_pub, w->ival_cur);
+  w->pub_upto = upto;
+  uv_mutex_unlock(&w->lock);
+  interval_init(w->ival_cur);
 }
 
 static void worker_finish(worker_t *w) {
@@ -378,6 +608,11 @@ static void worker_finish(worker_t *w) {
   }
   w->phase = PHASE_DONE;
   uv_close((uv_handle_t *)&w->tick, NULL);
+  /* The last second, with the errors of the drain. */
+  if (w->ival_cur != NULL) {
+    uint64_t from = measured_from(w), until = measured_until(w);
+    publish_interval(w, until > from ? interval_of(from, until - 1) + 1 : 1);
+  }
 }
 
 /* The measurement is over: what is not yet handed to the socket is never
@@ -425,8 +660,15 @@ static void on_tick(uv_timer_t *timer) {
     w->measure_end = now;
     stop_sending(w);
   }
-  if (cfg->rate > 0 && (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE))
+  if (cfg->rate > 0 && sending(w))
     send_due(w, now);
+  if (cfg->churn > 0 && sending(w))
+    check_connect_times(w, now); /* churn connects all the time */
+  if (w->ival_cur != NULL && w->phase == PHASE_MEASURE &&
+      interval_of(measure_from, now) > w->ival_index) {
+    w->ival_index = interval_of(measure_from, now);
+    publish_interval(w, w->ival_index);
+  }
   if (w->phase == PHASE_DRAIN &&
       (all_echoed(w) || now >= w->measure_end + BENCH_DRAIN_NS))
     worker_finish(w);
@@ -462,15 +704,35 @@ static void worker_main(void *arg) {
   uv_mutex_unlock(&b->lock);
 }
 
-static void worker_free(worker_t *w) {
-  size_t i;
-  for (i = 0; i < w->count; i++)
-    free(w->conns[i].stamps);
+/* What worker_new allocates before the loop and the lock. */
+static void worker_free_parts(worker_t *w) {
   free(w->conns);
   free(w->latency);
+  free(w->connect);
+  free(w->service);
+  free(w->session);
+  free(w->ival_cur);
+  free(w->ival_pub);
+  free(w);
+}
+
+static void worker_free(worker_t *w) {
+  size_t i;
+  for (i = 0; i < w->count; i++) {
+    free(w->conns[i].stamps);
+    free(w->conns[i].written);
+  }
   uv_mutex_destroy(&w->lock);
   (void)uv_loop_close(&w->loop); /* its handles closed as it ended */
-  free(w);
+  worker_free_parts(w);
+}
+
+/* A heap histogram, empty; NULL when out of memory. */
+static histogram_t *histogram_new(void) {
+  histogram_t *h = malloc(sizeof(*h));
+  if (h != NULL)
+    histogram_init(h);
+  return h;
 }
 
 static worker_t *worker_new(bench_t *b, size_t first, size_t count,
@@ -488,30 +750,44 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
   w->bench = b;
   w->count = count;
   w->conns = calloc(count ? count : 1, sizeof(*w->conns));
-  w->latency = malloc(sizeof(*w->latency));
-  if (w->conns == NULL || w->latency == NULL || uv_mutex_init(&w->lock) != 0) {
-    free(w->conns);
-    free(w->latency);
-    free(w);
+  w->latency = histogram_new();
+  w->connect = histogram_new();
+  if (rate > 0)
+    w->service = histogram_new();
+  if (cfg->churn > 0)
+    w->session = histogram_new();
+  if (cfg->on_interval != NULL) {
+    w->ival_cur = malloc(sizeof(*w->ival_cur));
+    w->ival_pub = malloc(sizeof(*w->ival_pub));
+  }
+  if (w->conns == NULL || w->latency == NULL || w->connect == NULL ||
+      (rate > 0 && w->service == NULL) ||
+      (cfg->churn > 0 && w->session == NULL) ||
+      (cfg->on_interval != NULL &&
+       (w->ival_cur == NULL || w->ival_pub == NULL)) ||
+      uv_mutex_init(&w->lock) != 0) {
+    worker_free_parts(w);
     return NULL;
   }
   if (uv_loop_init(&w->loop) != 0) {
     uv_mutex_destroy(&w->lock);
-    free(w->conns);
-    free(w->latency);
-    free(w);
+    worker_free_parts(w);
     return NULL;
   }
-  histogram_init(w->latency);
+  if (w->ival_cur != NULL) {
+    interval_init(w->ival_cur);
+    interval_init(w->ival_pub);
+  }
   for (i = 0; i < count; i++) {
     conn_t *c = &w->conns[i];
+    c->worker = w;
+    c->index = first + i;
     c->seed = pattern_seed(BENCH_SEED, first + i);
     c->cap = cap;
     c->stamps = malloc(sizeof(*c->stamps) * cap);
-    if (rate > 0) /* each connection's share of the total rate */
-      c->interval =
-          (uint64_t)(1e9 * (double)cfg->connections / (double)cfg->rate);
-    if (c->stamps == NULL) {
+    if (rate > 0)
+      c->written = malloc(sizeof(*c->written) * cap);
+    if (c->stamps == NULL || (rate > 0 && c->written == NULL)) {
       w->count = i;
       worker_free(w);
       return NULL;
@@ -551,6 +827,32 @@ static int resolve(bench_t *b) {
   return err;
 }
 
+/* --source-ip, checked by the options already: each address must be of the
+ * target's family, or no connection could be made from it. */
+static int read_sources(bench_t *b) {
+  const char *bad;
+  size_t bad_len, i;
+  char name[ADDR_STR_SIZE], target[ADDR_STR_SIZE + 256];
+  int n = addr_parse_list(b->config->source_ips, b->sources, ADDR_LIST_MAX,
+                          &bad, &bad_len);
+
+  if (n <= 0)
+    return UV_EINVAL;
+  b->n_sources = (size_t)n;
+  for (i = 0; i < b->n_sources; i++) {
+    const struct sockaddr *src = (const struct sockaddr *)&b->sources[i];
+    if (src->sa_family == b->addr.ss_family)
+      continue;
+    (void)uv_ip_name(src, name, sizeof(name));
+    addr_format_target(b->config->host, b->config->port, target,
+                       sizeof(target));
+    log_line("bench: source address %s is not of the family of %s", name,
+             target);
+    return UV_EINVAL;
+  }
+  return 0;
+}
+
 static void live_line(bench_t *b, uint64_t loops, uint64_t elapsed_ms,
                       counters_t *last) {
   counters_t sum;
@@ -588,6 +890,10 @@ typedef struct waiter_s {
   int measuring;    /* every loop connected: the measurement is on */
   int failed;       /* a loop could not start */
   int live;
+  int stream;         /* --json-stream, and something to measure */
+  interval_t *ival;   /* the second being put together */
+  uint64_t ival_next; /* the next second to print */
+  interval_totals_t ival_total;
   counters_t last;
   uv_timer_t timer;
   stop_signals_t signals;
@@ -621,9 +927,63 @@ static void start_measuring(waiter_t *wt) {
   if (wt->failed || connected == 0)
     b->start_ns -= (cfg->warmup_ms + cfg->duration_ms) * 1000000ULL;
   wt->live = cfg->live && !wt->failed && connected > 0;
+  wt->stream = wt->ival != NULL && !wt->failed && connected > 0;
   wt->measuring = 1;
   for (i = 0; i < wt->loops; i++)
     uv_sem_post(&b->go);
+}
+
+/* --json-stream: the end of the last second, the loops' measured time
+ * having ended, from the start of it. */
+static double measured_s(const waiter_t *wt) {
+  uint64_t i, end = 0, from = measured_from(wt->bench->workers[0]);
+  for (i = 0; i < wt->loops; i++) {
+    uint64_t until = measured_until(wt->bench->workers[i]);
+    if (until > end)
+      end = until;
+  }
+  return end > from ? (double)(end - from) / 1e9 : 0;
+}
+
+/* --json-stream: prints each second every loop has handed over, in order;
+ * once the loops are done (ended), the last. A second that was late to be
+ * taken carries what a loop handed over after it. */
+static void stream_intervals(waiter_t *wt, int ended) {
+  bench_t *b = wt->bench;
+  for (;;) {
+    uint64_t ready = UINT64_MAX, i;
+    bench_interval_t iv;
+
+    for (i = 0; i < wt->loops; i++) {
+      worker_t *w = b->workers[i];
+      uv_mutex_lock(&w->lock);
+      if (w->pub_upto < ready)
+        ready = w->pub_upto;
+      uv_mutex_unlock(&w->lock);
+    }
+    if (ready <= wt->ival_next)
+      return;
+    for (i = 0; i < wt->loops; i++) {
+      worker_t *w = b->workers[i];
+      uv_mutex_lock(&w->lock);
+      interval_add(wt->ival, w->ival_pub);
+      interval_init(w->ival_pub);
+      uv_mutex_unlock(&w->lock);
+    }
+    iv.index = wt->ival_next;
+    iv.start_s = (double)wt->ival_next;
+    iv.end_s = iv.start_s + 1;
+    if (ended && ready == wt->ival_next + 1 && measured_s(wt) < iv.end_s)
+      iv.end_s = measured_s(wt);
+    iv.delta = wt->ival;
+    wt->ival_total.messages += wt->ival->counts.messages;
+    wt->ival_total.bytes += wt->ival->counts.bytes;
+    wt->ival_total.errors += wt->ival->counts.errors;
+    iv.total = wt->ival_total;
+    b->config->on_interval(&iv, b->config->interval_arg);
+    interval_init(wt->ival);
+    wt->ival_next++;
+  }
 }
 
 static void on_wait_tick(uv_timer_t *timer) {
@@ -647,6 +1007,8 @@ static void on_wait_tick(uv_timer_t *timer) {
     wt->shown_s = elapsed_s;
     live_line(wt->bench, wt->loops, elapsed_s * 1000, &wt->last);
   }
+  if (wt->stream)
+    stream_intervals(wt, done == wt->loops);
   if (done == wt->loops) {
     uv_close((uv_handle_t *)timer, NULL);
     stop_signals_close(&wt->signals, NULL);
@@ -695,8 +1057,13 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   memset(&b, 0, sizeof(b));
   memset(result, 0, offsetof(bench_result_t, latency));
   histogram_init(&result->latency);
+  histogram_init(&result->service);
+  histogram_init(&result->connect);
+  histogram_init(&result->session);
   b.config = cfg;
   err = resolve(&b);
+  if (err == 0 && cfg->source_ips != NULL)
+    err = read_sources(&b);
   if (err != 0)
     return err;
   if (threads > cfg->connections)
@@ -721,7 +1088,15 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   wt.bench = &b;
   wt.result = result;
   wt.t0 = uv_hrtime();
-  for (i = 0; i < threads; i++) {
+  if (cfg->on_interval != NULL) {
+    wt.ival = malloc(sizeof(*wt.ival));
+    if (wt.ival == NULL) {
+      log_line("bench: out of memory");
+      err = UV_ENOMEM;
+    } else
+      interval_init(wt.ival);
+  }
+  for (i = 0; i < threads && err == 0; i++) {
     uint64_t n = cfg->connections / threads + (i < cfg->connections % threads);
     worker_t *w = worker_new(&b, (size_t)first, (size_t)n, cfg->rate);
     first += n;
@@ -749,9 +1124,22 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     (void)uv_thread_join(&w->thread); /* it was started: cannot fail */
     result->messages += w->counts.messages;
     result->bytes += w->counts.bytes;
+    result->sent += w->counts.sent;
+    result->late += w->counts.late;
+    result->held += w->counts.held;
+    result->sessions += w->counts.sessions;
+    result->opened += w->counts.opened;
+    result->completed += w->counts.completed;
+    result->no_port += w->counts.no_port;
+    result->no_fd += w->counts.no_fd;
     result->connected += w->counts.connected;
     add_errors(&result->errors, &w->counts.errors);
     histogram_merge(&result->latency, w->latency);
+    histogram_merge(&result->connect, w->connect);
+    if (w->service != NULL)
+      histogram_merge(&result->service, w->service);
+    if (w->session != NULL)
+      histogram_merge(&result->session, w->session);
     if (w->measure_end > w->measure_start)
       result->seconds += (double)(w->measure_end - w->measure_start) / 1e9;
     worker_free(w);
@@ -759,10 +1147,12 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   if (started > 0)
     result->seconds /= (double)started;
   result->threads = started;
+  result->fd_limit = platform_fd_limit();
   result->reports = 1;
   uv_sem_destroy(&b.connected);
   uv_sem_destroy(&b.go);
   uv_mutex_destroy(&b.lock);
   free(b.workers);
+  free(wt.ival);
   return err;
 }

@@ -13,4 +13,7 @@
 void bench_report(FILE *out, const bench_config_t *config,
                   const bench_result_t *result);
 
+/* --json-stream: one second of the run as one JSON object on one line. */
+void bench_report_interval(FILE *out, const bench_interval_t *interval);
+
 #endif
