@@ -67,6 +67,7 @@ seed "$so" dashdash --server -- x
 seed "$so" bad_port --server --port 65536
 seed "$so" bad_secs --client --close-after 1.2345x
 seed "$so" two_roles --server --client
+seed "$so" merge --bench-merge a.json - --json
 # log: bytes to escape.
 sl="$work/seed_log"
 mkdir -p "$sl"

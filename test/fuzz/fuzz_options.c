@@ -83,8 +83,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (r == OPTIONS_RUN) {
     require(o.mode == MODE_SERVER || o.mode == MODE_CLIENT ||
                 o.mode == MODE_PING || o.mode == MODE_PIPE ||
-                o.mode == MODE_BENCH,
+                o.mode == MODE_BENCH || o.mode == MODE_MERGE,
             "no valid mode", argc, argv);
+    require((o.mode == MODE_MERGE) == (o.file_count > 0),
+            "report files without --bench-merge, or none with it", argc,
+            argv);
+    for (i = 0; i < o.file_count; i++)
+      require(points_into(o.files[i], copy, size), "file outside argv", argc,
+              argv);
     require(o.port >= 0 && o.port <= 65535, "port out of range", argc, argv);
     require(o.port != 0 || o.mode == MODE_SERVER, "port 0 for a non-server",
             argc, argv);
