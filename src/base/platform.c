@@ -154,49 +154,6 @@ void platform_close_socket(uv_os_sock_t sock) {
   (void)closesocket(sock);
 }
 
-int platform_udp_dst_supported(void) {
-  return 0;
-}
-
-int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
-                          uv_os_sock_t *sock) {
-  (void)addr;
-  (void)how;
-  (void)sock;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_adopt_dst(uv_os_sock_t sock, int family) {
-  (void)sock;
-  (void)family;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
-                          size_t *len, int *truncated,
-                          struct sockaddr_storage *peer,
-                          struct sockaddr_storage *dst) {
-  (void)sock;
-  (void)buf;
-  (void)size;
-  (void)len;
-  (void)truncated;
-  (void)peer;
-  (void)dst;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
-                           const struct sockaddr *peer,
-                           const struct sockaddr *from) {
-  (void)sock;
-  (void)buf;
-  (void)len;
-  (void)peer;
-  (void)from;
-  return UV_ENOTSUP;
-}
-
 int platform_inherits_sockets(void) {
   return 0;
 }
@@ -326,6 +283,7 @@ int platform_shared_listener_balances(void) {
   return 0;
 }
 
+#if BALANCED_REUSEPORT
 /* With SO_REUSEPORT this process could join a group another process of
  * this user listens with, and silently share its connections: first a
  * plain bind, as libuv binds (TCP: SO_REUSEADDR; dual-stack), which fails
@@ -354,6 +312,7 @@ static int addr_port_of(const struct sockaddr *addr) {
     return ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
   return ntohs(((const struct sockaddr_in *)addr)->sin_port);
 }
+#endif
 
 int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
                                int first) {
@@ -667,52 +626,7 @@ int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
   return 0;
 }
 
-#else /* no way to tell a datagram's destination */
-
-int platform_udp_dst_supported(void) {
-  return 0;
-}
-
-int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
-                          uv_os_sock_t *sock) {
-  (void)addr;
-  (void)how;
-  (void)sock;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_adopt_dst(uv_os_sock_t sock, int family) {
-  (void)sock;
-  (void)family;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
-                          size_t *len, int *truncated,
-                          struct sockaddr_storage *peer,
-                          struct sockaddr_storage *dst) {
-  (void)sock;
-  (void)buf;
-  (void)size;
-  (void)len;
-  (void)truncated;
-  (void)peer;
-  (void)dst;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
-                           const struct sockaddr *peer,
-                           const struct sockaddr *from) {
-  (void)sock;
-  (void)buf;
-  (void)len;
-  (void)peer;
-  (void)from;
-  return UV_ENOTSUP;
-}
-
-#endif
+#endif /* UDP_DST */
 
 int platform_inherits_sockets(void) {
   return 1;
@@ -757,4 +671,51 @@ int platform_stop_signals(int signums[PLATFORM_STOP_SIGNALS_MAX]) {
   return 3;
 }
 
+#endif
+
+#ifndef UDP_DST
+/* Windows, and systems without the options: no way to tell a datagram's
+ * destination, nor to choose a reply's source (platform.h). */
+int platform_udp_dst_supported(void) {
+  return 0;
+}
+
+int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
+                          uv_os_sock_t *sock) {
+  (void)addr;
+  (void)how;
+  (void)sock;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_adopt_dst(uv_os_sock_t sock, int family) {
+  (void)sock;
+  (void)family;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
+                          size_t *len, int *truncated,
+                          struct sockaddr_storage *peer,
+                          struct sockaddr_storage *dst) {
+  (void)sock;
+  (void)buf;
+  (void)size;
+  (void)len;
+  (void)truncated;
+  (void)peer;
+  (void)dst;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
+                           const struct sockaddr *peer,
+                           const struct sockaddr *from) {
+  (void)sock;
+  (void)buf;
+  (void)len;
+  (void)peer;
+  (void)from;
+  return UV_ENOTSUP;
+}
 #endif
