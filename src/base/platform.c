@@ -314,51 +314,6 @@ static int addr_port_of(const struct sockaddr *addr) {
 }
 #endif
 
-int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
-                               int first) {
-#if !BALANCED_REUSEPORT
-  (void)tcp;
-  (void)addr;
-  (void)first;
-  return UV_ENOTSUP;
-#else
-  if (first && addr_port_of(addr) != 0 && port_taken(addr, SOCK_STREAM))
-    return UV_EADDRINUSE;
-#if UV_VERSION_HEX >= 0x013100 /* 1.49 added UV_TCP_REUSEPORT */
-  return uv_tcp_bind(tcp, addr, UV_TCP_REUSEPORT);
-#else
-  /* Set on the socket uv_tcp_init_ex made, before libuv binds it. */
-  uv_os_fd_t fd;
-  int on = 1, err = uv_fileno((const uv_handle_t *)tcp, &fd);
-  if (err != 0)
-    return err;
-#ifdef SO_REUSEPORT_LB
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT_LB, &on, sizeof(on)) != 0)
-#else
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
-#endif
-    return uv_translate_sys_error(errno);
-  return uv_tcp_bind(tcp, addr, 0);
-#endif
-#endif
-}
-
-/* Linux 4.2's, older C libraries without its name included. */
-#if defined(__linux__) && !defined(IP_BIND_ADDRESS_NO_PORT)
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
-
-int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr) {
-#ifdef IP_BIND_ADDRESS_NO_PORT
-  uv_os_fd_t fd;
-  int on = 1;
-  /* Best effort: without it the bind picks a port, as elsewhere. */
-  if (uv_fileno((const uv_handle_t *)tcp, &fd) == 0)
-    (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
-#endif
-  return uv_tcp_bind(tcp, addr, 0);
-}
-
 /* Makes fd (not yet bound) a member of the kernel's group for its
  * address; for the first, unless someone has the address already. Returns
  * 0 or a UV_* error. */
@@ -383,6 +338,45 @@ static int join_balanced(int fd, const struct sockaddr *addr,
     return uv_translate_sys_error(errno);
   return 0;
 #endif
+}
+
+int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
+                               int first) {
+#if !BALANCED_REUSEPORT
+  (void)tcp;
+  (void)addr;
+  (void)first;
+  return UV_ENOTSUP;
+#elif UV_VERSION_HEX >= 0x013100 /* 1.49 added UV_TCP_REUSEPORT */
+  if (first && addr_port_of(addr) != 0 && port_taken(addr, SOCK_STREAM))
+    return UV_EADDRINUSE;
+  return uv_tcp_bind(tcp, addr, UV_TCP_REUSEPORT);
+#else
+  /* Set on the socket uv_tcp_init_ex made, before libuv binds it. */
+  uv_os_fd_t fd;
+  int err = uv_fileno((const uv_handle_t *)tcp, &fd);
+  if (err == 0)
+    err = join_balanced(
+        fd, addr, first ? PLATFORM_BIND_GROUP_FIRST : PLATFORM_BIND_GROUP_JOIN,
+        SOCK_STREAM);
+  return err != 0 ? err : uv_tcp_bind(tcp, addr, 0);
+#endif
+}
+
+/* Linux 4.2's, older C libraries without its name included. */
+#if defined(__linux__) && !defined(IP_BIND_ADDRESS_NO_PORT)
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr) {
+#ifdef IP_BIND_ADDRESS_NO_PORT
+  uv_os_fd_t fd;
+  int on = 1;
+  /* Best effort: without it the bind picks a port, as elsewhere. */
+  if (uv_fileno((const uv_handle_t *)tcp, &fd) == 0)
+    (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
+#endif
+  return uv_tcp_bind(tcp, addr, 0);
 }
 
 int platform_udp_bind_balanced(uv_udp_t *udp, const struct sockaddr *addr,
