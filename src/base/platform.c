@@ -312,6 +312,13 @@ static int addr_port_of(const struct sockaddr *addr) {
     return ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
   return ntohs(((const struct sockaddr_in *)addr)->sin_port);
 }
+
+/* The first of a group, on a fixed port that is someone's already. */
+static int group_port_taken(const struct sockaddr *addr, platform_bind_t how,
+                            int type) {
+  return how == PLATFORM_BIND_GROUP_FIRST && addr_port_of(addr) != 0 &&
+         port_taken(addr, type);
+}
 #endif
 
 /* Makes fd (not yet bound) a member of the kernel's group for its
@@ -327,8 +334,7 @@ static int join_balanced(int fd, const struct sockaddr *addr,
   return UV_ENOTSUP;
 #else
   int on = 1;
-  if (how == PLATFORM_BIND_GROUP_FIRST && addr_port_of(addr) != 0 &&
-      port_taken(addr, type))
+  if (group_port_taken(addr, how, type))
     return UV_EADDRINUSE;
 #ifdef SO_REUSEPORT_LB
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT_LB, &on, sizeof(on)) != 0)
@@ -348,7 +354,9 @@ int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
   (void)first;
   return UV_ENOTSUP;
 #elif UV_VERSION_HEX >= 0x013100 /* 1.49 added UV_TCP_REUSEPORT */
-  if (first && addr_port_of(addr) != 0 && port_taken(addr, SOCK_STREAM))
+  if (group_port_taken(
+          addr, first ? PLATFORM_BIND_GROUP_FIRST : PLATFORM_BIND_GROUP_JOIN,
+          SOCK_STREAM))
     return UV_EADDRINUSE;
   return uv_tcp_bind(tcp, addr, UV_TCP_REUSEPORT);
 #else
