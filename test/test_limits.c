@@ -366,11 +366,13 @@ static void test_idle_timeout(void **state) {
  * fail_calloc shim): each of those connections is accepted and closed,
  * counted and logged, and the server goes on accepting; the next echo.
  * Left in libuv's hands instead, the first would stop the listener for
- * good on Unix. */
+ * good on Unix. Connections go one at a time until FAILED were cut
+ * (another program's stray connection may take one of the failures), then
+ * SERVED more must echo. */
 static void test_no_memory_for_a_session(void **state) {
 #if defined(__linux__) && defined(TCPECHO_FAIL_CALLOC) &&                      \
     !defined(TCPECHO_SANITIZED)
-  enum { FAILED = 3, SERVED = 3 };
+  enum { FAILED = 3, SERVED = 3, MOST = 12 };
   char script[512];
   proc_t *srv = new_server(0);
   unsigned i, echoed = 0, cut = 0;
@@ -386,36 +388,38 @@ static void test_no_memory_for_a_session(void **state) {
            "LD_PRELOAD=%s exec \"$0\" \"$@\"",
            FAILED, (unsigned long)sizeof(uv_tcp_t),
            (unsigned long)sizeof(uv_tcp_t) + 32, TCPECHO_FAIL_CALLOC);
-  l = load_new(start_server_sh(srv, script, NULL, 0), FAILED + SERVED, 31);
-  for (i = 0; i < FAILED + SERVED; i++) {
+  l = load_new(start_server_sh(srv, script, NULL, 0), MOST, 31);
+  for (i = 0; i < MOST; i++) {
     l->conns[i].to_send = 64;
     l->conns[i].chunk_max = 64;
   }
-  /* One at a time: the first FAILED accepts are the ones without memory. */
-  for (i = 0; i < FAILED + SERVED; i++) {
+  for (i = 0; i < MOST && echoed < SERVED; i++) {
     load_connect(l, 1);
     if (!wait_for(conn_echoed, &l->conns[i], 5000))
       fail_msg("connection %u neither echoed nor closed within 5 s: the "
                "server stopped accepting",
                i + 1);
-    if (l->conns[i].received == 64)
+    if (l->conns[i].received == 64 && cut > 0) {
+      expect_all_echoed(&l->conns[i]);
       echoed++;
-    else if (l->conns[i].read_status != 0 || l->conns[i].closing)
+    } else if (l->conns[i].received < 64) {
       cut++;
+      if (cut > FAILED)
+        fail_msg("connection %u cut: more than the %d without memory:\n%s",
+                 i + 1, FAILED, srv->err);
+    }
   }
-  if (cut != FAILED || echoed != SERVED)
-    fail_msg("%u connections closed without an echo (want %d), %u echoed "
-             "(want %d):\n%s",
+  if (cut == 0 || echoed < SERVED)
+    fail_msg("%u connections closed without an echo (want 1 to %d), then "
+             "%u echoed (want %d):\n%s",
              cut, FAILED, echoed, SERVED, srv->err);
-  for (i = FAILED; i < FAILED + SERVED; i++)
-    expect_all_echoed(&l->conns[i]);
   assert_int_equal(
       count_of(srv->err,
                "Error accepting TCP session: ENOMEM (not enough memory)"),
       FAILED);
   load_free();
   if (finish_server(srv, &s, NULL)) {
-    expect_eq("sessions served", s.served, SERVED);
+    assert_true(s.served >= SERVED);
     expect_eq("errors (summary)", s.errors, FAILED);
   }
 #else
