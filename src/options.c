@@ -521,7 +521,7 @@ static const char *mode_names(unsigned modes) {
     return "--bench and --bench-merge";
   if ((modes & MODE_SERVER) == 0)
     return "--client and --bench";
-  if (modes & MODE_BENCH)
+  if (modes == (MODE_SERVER | MODE_PING | MODE_BENCH))
     return "--server, --client and --bench";
   if ((modes & MODES_CLIENT) == 0)
     return "--server and --bench";
