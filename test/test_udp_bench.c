@@ -15,10 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Under valgrind or wine a tenth of the rate: what is checked is the
- * same. */
+/* Under valgrind or wine a tenth of the rate (what is checked is the
+ * same): a generator under wine keeps up with some 10,000 datagrams a
+ * second here, one under valgrind with fewer. */
 static unsigned long long scaled(unsigned long long rate) {
+#ifdef _WIN32
+  return rate / 10;
+#else
   return getenv("TCPECHO_TEST_WRAPPER") != NULL ? rate / 10 : rate;
+#endif
 }
 
 static double json_number(const char *json, const char *key) {
@@ -217,7 +222,12 @@ static void test_server_rate_limit(void **state) {
     fail_msg("no FAILED line:\n%s", b->err);
   run_bench(b, "127.0.0.1", port, 2 * limit, allowed, 0);
 #ifdef __linux__
-  {
+  if (getenv("TCPECHO_TEST_WRAPPER") != NULL &&
+      strstr(getenv("TCPECHO_TEST_WRAPPER"), "wine") != NULL) {
+    /* Under wine a socket bound to 127.0.0.x sends from 127.0.0.1. */
+    print_message("  not checked: --source-ip over 127.0.0.x (not under "
+                  "wine)\n");
+  } else {
     const char *spread[] = {
         "-C",     "4",           "-d",
         "1",      "--warmup",    "1",

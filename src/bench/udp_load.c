@@ -10,9 +10,10 @@ typedef struct udp_sock_s {
   struct udp_load_s *load;
   udp_flow_t flow;
   schedule_t due;
-  int flow_open; /* flow initialised: to free */
-  int open;      /* handle initialised: to close */
-  int ready;     /* connected and reading: sends */
+  uint64_t sent_from_read_ms; /* the loop's time of the last such send */
+  int flow_open;              /* flow initialised: to free */
+  int open;                   /* handle initialised: to close */
+  int ready;                  /* connected and reading: sends */
 } udp_sock_t;
 
 struct udp_load_s {
@@ -115,9 +116,14 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
     break;
   }
   /* Under load, datagrams leave closer to their time than the 1 ms tick
-   * allows. */
-  if (s->load->sending)
+   * allows; but once per socket and loop turn (uv_now moves with the
+   * turns), as a read that sends more could feed itself: libuv on Windows
+   * reads a socket until it is empty, and the echoes of what this read
+   * sent would keep it from ever being so. */
+  if (s->load->sending && uv_now(udp->loop) != s->sent_from_read_ms) {
+    s->sent_from_read_ms = uv_now(udp->loop);
     sock_send_due(s, now);
+  }
 }
 
 int udp_load_open(udp_load_t *u, size_t i, int *at_bind,
@@ -155,21 +161,23 @@ void udp_load_start(udp_load_t *u, uint64_t start_ns) {
   u->sending = 1;
 }
 
-/* Sends what is due on one socket, each stamped with when it was due. Not
- * taken by the socket (its buffer full, or an error the network reported
- * for an earlier one): never sent, counted apart. */
+/* Sends what is due on one socket by now, each stamped with when it was
+ * due; no more, so that a generator slower than its rate still reads and
+ * ticks between turns (what falls behind shows as latency and late
+ * sends). Not taken by the socket (its buffer full, or an error the
+ * network reported for an earlier one): never sent, counted apart. */
 static void sock_send_due(udp_sock_t *s, uint64_t now) {
   udp_load_t *u = s->load;
   uv_buf_t buf = uv_buf_init(u->out, (unsigned)u->config->size);
 
   while (s->ready && s->due.next_due <= now) {
-    uint64_t due = s->due.next_due;
+    uint64_t due = s->due.next_due, written;
     int n;
     udp_flow_make(&s->flow, u->out, due);
-    now = uv_hrtime(); /* before the send: the echo may be back at once */
+    written = uv_hrtime(); /* before the send: the echo may be back at once */
     n = uv_udp_try_send(&s->udp, &buf, 1, NULL);
     if (n >= 0) {
-      udp_flow_sent(&s->flow, due, now);
+      udp_flow_sent(&s->flow, due, written);
     } else {
       udp_flow_unsent(&s->flow);
       if (n != UV_EAGAIN && n != UV_ENOBUFS && u->sink->net_errors++ == 0)
