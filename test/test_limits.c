@@ -362,11 +362,75 @@ static void test_idle_timeout(void **state) {
   report_time(start);
 }
 
+/* No memory for a session (calloc fails for the first 3, through the
+ * fail_calloc shim): each of those connections is accepted and closed,
+ * counted and logged, and the server goes on accepting; the next echo.
+ * Left in libuv's hands instead, the first would stop the listener for
+ * good on Unix. */
+static void test_no_memory_for_a_session(void **state) {
+#if defined(__linux__) && defined(TCPECHO_FAIL_CALLOC) &&                      \
+    !defined(TCPECHO_SANITIZED)
+  enum { FAILED = 3, SERVED = 3 };
+  char script[512];
+  proc_t *srv = new_server(0);
+  unsigned i, echoed = 0, cut = 0;
+  load_t *l;
+  summary_t s;
+  (void)state;
+
+  /* A session is a uv_tcp_t and a few fields: no other calloc of the
+   * server, after its start, is of that size. */
+  snprintf(script, sizeof(script),
+           "TCPECHO_FAIL_CALLOC_AFTER_MS=0 TCPECHO_FAIL_CALLOC_COUNT=%d "
+           "TCPECHO_FAIL_CALLOC_MIN=%lu TCPECHO_FAIL_CALLOC_MAX=%lu "
+           "LD_PRELOAD=%s exec \"$0\" \"$@\"",
+           FAILED, (unsigned long)sizeof(uv_tcp_t),
+           (unsigned long)sizeof(uv_tcp_t) + 32, TCPECHO_FAIL_CALLOC);
+  l = load_new(start_server_sh(srv, script, NULL, 0), FAILED + SERVED, 31);
+  for (i = 0; i < FAILED + SERVED; i++) {
+    l->conns[i].to_send = 64;
+    l->conns[i].chunk_max = 64;
+  }
+  /* One at a time: the first FAILED accepts are the ones without memory. */
+  for (i = 0; i < FAILED + SERVED; i++) {
+    load_connect(l, 1);
+    if (!wait_for(conn_echoed, &l->conns[i], 5000))
+      fail_msg("connection %u neither echoed nor closed within 5 s: the "
+               "server stopped accepting",
+               i + 1);
+    if (l->conns[i].received == 64)
+      echoed++;
+    else if (l->conns[i].read_status != 0 || l->conns[i].closing)
+      cut++;
+  }
+  if (cut != FAILED || echoed != SERVED)
+    fail_msg("%u connections closed without an echo (want %d), %u echoed "
+             "(want %d):\n%s",
+             cut, FAILED, echoed, SERVED, srv->err);
+  for (i = FAILED; i < FAILED + SERVED; i++)
+    expect_all_echoed(&l->conns[i]);
+  assert_int_equal(
+      count_of(srv->err,
+               "Error accepting TCP session: ENOMEM (not enough memory)"),
+      FAILED);
+  load_free();
+  if (finish_server(srv, &s, NULL)) {
+    expect_eq("sessions served", s.served, SERVED);
+    expect_eq("errors (summary)", s.errors, FAILED);
+  }
+#else
+  (void)state;
+  print_message("  not checked: needs Linux and LD_PRELOAD of a calloc "
+                "shim, which sanitizers' allocators do not allow\n");
+#endif
+}
+
 int main(int argc, char **argv) {
   static const suite_test_t tests[] = {
       SUITE_TEST(test_emfile_recovery),
       SUITE_TEST(test_max_conns),
       SUITE_TEST(test_idle_timeout),
+      SUITE_TEST(test_no_memory_for_a_session),
   };
   return suite_main(argc, argv, "limits", tests,
                     sizeof(tests) / sizeof(tests[0]));

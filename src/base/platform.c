@@ -154,49 +154,6 @@ void platform_close_socket(uv_os_sock_t sock) {
   (void)closesocket(sock);
 }
 
-int platform_udp_dst_supported(void) {
-  return 0;
-}
-
-int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
-                          uv_os_sock_t *sock) {
-  (void)addr;
-  (void)how;
-  (void)sock;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_adopt_dst(uv_os_sock_t sock, int family) {
-  (void)sock;
-  (void)family;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
-                          size_t *len, int *truncated,
-                          struct sockaddr_storage *peer,
-                          struct sockaddr_storage *dst) {
-  (void)sock;
-  (void)buf;
-  (void)size;
-  (void)len;
-  (void)truncated;
-  (void)peer;
-  (void)dst;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
-                           const struct sockaddr *peer,
-                           const struct sockaddr *from) {
-  (void)sock;
-  (void)buf;
-  (void)len;
-  (void)peer;
-  (void)from;
-  return UV_ENOTSUP;
-}
-
 int platform_inherits_sockets(void) {
   return 0;
 }
@@ -326,6 +283,7 @@ int platform_shared_listener_balances(void) {
   return 0;
 }
 
+#if BALANCED_REUSEPORT
 /* With SO_REUSEPORT this process could join a group another process of
  * this user listens with, and silently share its connections: first a
  * plain bind, as libuv binds (TCP: SO_REUSEADDR; dual-stack), which fails
@@ -355,6 +313,39 @@ static int addr_port_of(const struct sockaddr *addr) {
   return ntohs(((const struct sockaddr_in *)addr)->sin_port);
 }
 
+/* The first of a group, on a fixed port that is someone's already. */
+static int group_port_taken(const struct sockaddr *addr, platform_bind_t how,
+                            int type) {
+  return how == PLATFORM_BIND_GROUP_FIRST && addr_port_of(addr) != 0 &&
+         port_taken(addr, type);
+}
+#endif
+
+/* Makes fd (not yet bound) a member of the kernel's group for its
+ * address; for the first, unless someone has the address already. Returns
+ * 0 or a UV_* error. */
+static int join_balanced(int fd, const struct sockaddr *addr,
+                         platform_bind_t how, int type) {
+#if !BALANCED_REUSEPORT
+  (void)fd;
+  (void)addr;
+  (void)how;
+  (void)type;
+  return UV_ENOTSUP;
+#else
+  int on = 1;
+  if (group_port_taken(addr, how, type))
+    return UV_EADDRINUSE;
+#ifdef SO_REUSEPORT_LB
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT_LB, &on, sizeof(on)) != 0)
+#else
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
+#endif
+    return uv_translate_sys_error(errno);
+  return 0;
+#endif
+}
+
 int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
                                int first) {
 #if !BALANCED_REUSEPORT
@@ -362,25 +353,21 @@ int platform_tcp_bind_balanced(uv_tcp_t *tcp, const struct sockaddr *addr,
   (void)addr;
   (void)first;
   return UV_ENOTSUP;
-#else
-  if (first && addr_port_of(addr) != 0 && port_taken(addr, SOCK_STREAM))
+#elif UV_VERSION_HEX >= 0x013100 /* 1.49 added UV_TCP_REUSEPORT */
+  if (group_port_taken(
+          addr, first ? PLATFORM_BIND_GROUP_FIRST : PLATFORM_BIND_GROUP_JOIN,
+          SOCK_STREAM))
     return UV_EADDRINUSE;
-#if UV_VERSION_HEX >= 0x013100 /* 1.49 added UV_TCP_REUSEPORT */
   return uv_tcp_bind(tcp, addr, UV_TCP_REUSEPORT);
 #else
   /* Set on the socket uv_tcp_init_ex made, before libuv binds it. */
   uv_os_fd_t fd;
-  int on = 1, err = uv_fileno((const uv_handle_t *)tcp, &fd);
-  if (err != 0)
-    return err;
-#ifdef SO_REUSEPORT_LB
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT_LB, &on, sizeof(on)) != 0)
-#else
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
-#endif
-    return uv_translate_sys_error(errno);
-  return uv_tcp_bind(tcp, addr, 0);
-#endif
+  int err = uv_fileno((const uv_handle_t *)tcp, &fd);
+  if (err == 0)
+    err = join_balanced(
+        fd, addr, first ? PLATFORM_BIND_GROUP_FIRST : PLATFORM_BIND_GROUP_JOIN,
+        SOCK_STREAM);
+  return err != 0 ? err : uv_tcp_bind(tcp, addr, 0);
 #endif
 }
 
@@ -398,32 +385,6 @@ int platform_tcp_bind_no_port(uv_tcp_t *tcp, const struct sockaddr *addr) {
     (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
 #endif
   return uv_tcp_bind(tcp, addr, 0);
-}
-
-/* Makes fd (not yet bound) a member of the kernel's group for its
- * address; for the first, unless someone has the address already. Returns
- * 0 or a UV_* error. */
-static int join_balanced(int fd, const struct sockaddr *addr,
-                         platform_bind_t how, int type) {
-#if !BALANCED_REUSEPORT
-  (void)fd;
-  (void)addr;
-  (void)how;
-  (void)type;
-  return UV_ENOTSUP;
-#else
-  int on = 1;
-  if (how == PLATFORM_BIND_GROUP_FIRST && addr_port_of(addr) != 0 &&
-      port_taken(addr, type))
-    return UV_EADDRINUSE;
-#ifdef SO_REUSEPORT_LB
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT_LB, &on, sizeof(on)) != 0)
-#else
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
-#endif
-    return uv_translate_sys_error(errno);
-  return 0;
-#endif
 }
 
 int platform_udp_bind_balanced(uv_udp_t *udp, const struct sockaddr *addr,
@@ -667,52 +628,7 @@ int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
   return 0;
 }
 
-#else /* no way to tell a datagram's destination */
-
-int platform_udp_dst_supported(void) {
-  return 0;
-}
-
-int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
-                          uv_os_sock_t *sock) {
-  (void)addr;
-  (void)how;
-  (void)sock;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_adopt_dst(uv_os_sock_t sock, int family) {
-  (void)sock;
-  (void)family;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
-                          size_t *len, int *truncated,
-                          struct sockaddr_storage *peer,
-                          struct sockaddr_storage *dst) {
-  (void)sock;
-  (void)buf;
-  (void)size;
-  (void)len;
-  (void)truncated;
-  (void)peer;
-  (void)dst;
-  return UV_ENOTSUP;
-}
-
-int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
-                           const struct sockaddr *peer,
-                           const struct sockaddr *from) {
-  (void)sock;
-  (void)buf;
-  (void)len;
-  (void)peer;
-  (void)from;
-  return UV_ENOTSUP;
-}
-
-#endif
+#endif /* UDP_DST */
 
 int platform_inherits_sockets(void) {
   return 1;
@@ -757,4 +673,51 @@ int platform_stop_signals(int signums[PLATFORM_STOP_SIGNALS_MAX]) {
   return 3;
 }
 
+#endif
+
+#ifndef UDP_DST
+/* Windows, and systems without the options: no way to tell a datagram's
+ * destination, nor to choose a reply's source (platform.h). */
+int platform_udp_dst_supported(void) {
+  return 0;
+}
+
+int platform_udp_open_dst(const struct sockaddr *addr, platform_bind_t how,
+                          uv_os_sock_t *sock) {
+  (void)addr;
+  (void)how;
+  (void)sock;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_adopt_dst(uv_os_sock_t sock, int family) {
+  (void)sock;
+  (void)family;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_recv_dst(uv_os_sock_t sock, char *buf, size_t size,
+                          size_t *len, int *truncated,
+                          struct sockaddr_storage *peer,
+                          struct sockaddr_storage *dst) {
+  (void)sock;
+  (void)buf;
+  (void)size;
+  (void)len;
+  (void)truncated;
+  (void)peer;
+  (void)dst;
+  return UV_ENOTSUP;
+}
+
+int platform_udp_send_from(uv_os_sock_t sock, const char *buf, size_t len,
+                           const struct sockaddr *peer,
+                           const struct sockaddr *from) {
+  (void)sock;
+  (void)buf;
+  (void)len;
+  (void)peer;
+  (void)from;
+  return UV_ENOTSUP;
+}
 #endif

@@ -1,6 +1,9 @@
 #include "base/stats.h"
 
+#include "base/histogram.h"
+
 #include <math.h>
+#include <stdio.h>
 
 void rtt_stats_init(rtt_stats_t *s) {
   s->count = 0;
@@ -42,4 +45,12 @@ double stats_loss_percent(uint64_t sent, uint64_t received) {
   if (sent == 0 || received >= sent)
     return 0;
   return (double)(sent - received) * 100.0 / (double)sent;
+}
+
+void rtt_stats_print(const rtt_stats_t *s, const histogram_t *latency) {
+  printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms, p50 %.3f ms, p99 "
+         "%.3f ms\n",
+         s->min, rtt_stats_mean(s), s->max, rtt_stats_mdev(s),
+         (double)histogram_percentile(latency, 50) / 1e6,
+         (double)histogram_percentile(latency, 99) / 1e6);
 }

@@ -23,6 +23,11 @@ double rtt_stats_mean(const rtt_stats_t *s);
  * equal or there are none. */
 double rtt_stats_mdev(const rtt_stats_t *s);
 
+/* "rtt min/avg/max/mdev = ... ms, p50 ... ms, p99 ... ms" on standard
+ * output, ping's line: s in ms, the percentiles from latency in ns. */
+struct histogram_s;
+void rtt_stats_print(const rtt_stats_t *s, const struct histogram_s *latency);
+
 /* Loss percentage as ping prints it: 100 * (sent - received) / sent; 0 when
  * nothing was sent, and 0, not negative, when received >= sent. */
 double stats_loss_percent(uint64_t sent, uint64_t received);

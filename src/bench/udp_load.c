@@ -10,10 +10,9 @@ typedef struct udp_sock_s {
   struct udp_load_s *load;
   udp_flow_t flow;
   schedule_t due;
-  uint64_t sent_from_read_ms; /* the loop's time of the last such send */
-  int flow_open;              /* flow initialised: to free */
-  int open;                   /* handle initialised: to close */
-  int ready;                  /* connected and reading: sends */
+  int flow_open; /* flow initialised: to free */
+  int open;      /* handle initialised: to close */
+  int ready;     /* connected and reading: sends */
 } udp_sock_t;
 
 struct udp_load_s {
@@ -22,6 +21,7 @@ struct udp_load_s {
   udp_load_sink_t *sink;
   udp_sock_t *socks;
   size_t first, count;
+  size_t rr; /* the socket whose datagram is due next, in turn */
   int sending;
   char *out;          /* the datagram being sent */
   char in[65536 + 1]; /* one more than any datagram: a longer one shows */
@@ -75,8 +75,6 @@ void udp_load_free(udp_load_t *u) {
   free(u);
 }
 
-static void sock_send_due(udp_sock_t *s, uint64_t now);
-
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   udp_sock_t *s = container_of(handle, udp_sock_t, udp);
   (void)suggested;
@@ -115,15 +113,9 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
   default: /* counted by the flow */
     break;
   }
-  /* Under load, datagrams leave closer to their time than the 1 ms tick
-   * allows; but once per socket and loop turn (uv_now moves with the
-   * turns), as a read that sends more could feed itself: libuv on Windows
-   * reads a socket until it is empty, and the echoes of what this read
-   * sent would keep it from ever being so. */
-  if (s->load->sending && uv_now(udp->loop) != s->sent_from_read_ms) {
-    s->sent_from_read_ms = uv_now(udp->loop);
-    sock_send_due(s, now);
-  }
+  /* Nothing is sent from here, but on the loop's turns: a read that sends
+   * could feed itself, as libuv on Windows reads a socket until it is
+   * empty, and the echoes of what it sent would keep it from being so. */
 }
 
 int udp_load_open(udp_load_t *u, size_t i, int *at_bind,
@@ -193,6 +185,17 @@ void udp_load_send_due(udp_load_t *u, uint64_t now_ns) {
     return;
   for (i = 0; i < u->count; i++)
     sock_send_due(&u->socks[i], now_ns);
+}
+
+uint64_t udp_load_send_turn(udp_load_t *u, uint64_t now_ns) {
+  size_t n;
+  if (!u->sending || u->count == 0)
+    return 0;
+  for (n = 0; n < u->count && u->socks[u->rr].due.next_due <= now_ns; n++) {
+    sock_send_due(&u->socks[u->rr], now_ns);
+    u->rr = (u->rr + 1) % u->count;
+  }
+  return u->socks[u->rr].due.next_due;
 }
 
 void udp_load_measure_begin(udp_load_t *u) {

@@ -1,6 +1,7 @@
 /* Load over UDP (--bench --udp --rate R): one loop's share of the
  * sockets, each connected to the server and sending its share of the
- * rate on the open loop's exact schedule (bench/schedule.h), every echo
+ * rate on the open loop's exact schedule (bench/schedule.h), on the
+ * loop's turns as the TCP open loop does, every echo
  * checked and matched (bench/udp_flow.h). The loop, its phases, the
  * histograms and the report are the load generator's (bench/bench.c). */
 #ifndef TCPECHO_BENCH_UDP_LOAD_H
@@ -52,8 +53,15 @@ int udp_load_open(udp_load_t *u, size_t i, int *at_bind,
 /* The schedule starts at start_ns (nothing is sent yet). */
 void udp_load_start(udp_load_t *u, uint64_t start_ns);
 
-/* Sends every datagram due by now_ns, on every open socket. */
+/* Sends every datagram due by now_ns, on every open socket: the 1 ms
+ * tick's pass. */
 void udp_load_send_due(udp_load_t *u, uint64_t now_ns);
+
+/* A turn of the loop: sends what is due by now_ns, the sockets in the
+ * order their schedules stagger them, one comparison when nothing is.
+ * Returns when the next is due (0: nothing more to send), so that the
+ * caller can keep the loop turning rather than sleep to the tick. */
+uint64_t udp_load_send_turn(udp_load_t *u, uint64_t now_ns);
 
 /* Datagrams sent from now on count (begin) or are not sent at all (end). */
 void udp_load_measure_begin(udp_load_t *u);

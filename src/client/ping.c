@@ -40,12 +40,7 @@ static void print_summary(ping_t *p) {
          ms_since(p->start_ns, uv_hrtime()));
   printf("connect %.3f ms\n", (double)p->connect_ns * ns_to_ms);
   if (p->received > 0)
-    printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms, p50 %.3f ms, p99 "
-           "%.3f ms\n",
-           p->rtt.min, rtt_stats_mean(&p->rtt), p->rtt.max,
-           rtt_stats_mdev(&p->rtt),
-           (double)histogram_percentile(p->latency, 50) * ns_to_ms,
-           (double)histogram_percentile(p->latency, 99) * ns_to_ms);
+    rtt_stats_print(&p->rtt, p->latency);
   fflush(stdout);
 }
 

@@ -47,12 +47,7 @@ static void print_summary(udp_ping_t *p) {
          (unsigned long long)p->corrupted, (unsigned long long)t->late, too_old,
          (double)(uv_hrtime() - p->start_ns) * ns_to_ms);
   if (t->received > 0)
-    printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms, p50 %.3f ms, p99 "
-           "%.3f ms\n",
-           p->rtt.min, rtt_stats_mean(&p->rtt), p->rtt.max,
-           rtt_stats_mdev(&p->rtt),
-           (double)histogram_percentile(p->latency, 50) * ns_to_ms,
-           (double)histogram_percentile(p->latency, 99) * ns_to_ms);
+    rtt_stats_print(&p->rtt, p->latency);
   fflush(stdout);
 }
 

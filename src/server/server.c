@@ -469,12 +469,43 @@ static void on_reject_closed(uv_handle_t *handle) {
   stop_if_all_closed(server);
 }
 
+static void on_spare_closed(uv_handle_t *handle) {
+  server_t *server = container_of(handle, server_t, spare);
+  server->spare_busy = 0;
+  server->rejects_open--;
+  if (server->accept_waiting && server->listening && !server->closing) {
+    server->accept_waiting = 0;
+    on_connection((uv_stream_t *)&server->listener, 0); /* memory again? */
+  }
+  stop_if_all_closed(server);
+}
+
+/* Out of memory for a connection's handle (counted and logged already):
+ * accepted into the spare and closed, so that libuv keeps accepting. */
+static void close_without_memory(server_t *server) {
+  if (server->spare_busy) {
+    server->accept_waiting = 1; /* on_spare_closed takes it */
+    return;
+  }
+  server->spare_busy = 1;
+  server->rejects_open++;
+  (void)uv_tcp_init(server->loop, &server->spare); /* no socket: no fail */
+  server->spare.data = NULL;                       /* not a session */
+  (void)uv_accept((uv_stream_t *)&server->listener,
+                  (uv_stream_t *)&server->spare);
+  uv_close((uv_handle_t *)&server->spare, on_spare_closed);
+}
+
 static void reject(server_t *server, uv_stream_t *listener) {
   reject_t *r = malloc(sizeof(*r));
   char peer[ADDR_STR_SIZE];
 
-  if (r == NULL)
-    return; /* left in the backlog; accepted once memory frees up */
+  if (r == NULL) {
+    count_error(server, SERVER_ERROR_ACCEPT);
+    log_error("Error accepting TCP session", UV_ENOMEM);
+    close_without_memory(server);
+    return;
+  }
   r->server = server;
   (void)uv_tcp_init(server->loop, &r->tcp); /* no socket until the accept */
   r->tcp.data = NULL;                       /* not a session */
@@ -748,6 +779,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (s == NULL) {
     if (server->config.limit != NULL)
       conn_limit_give(server->config.limit);
+    close_without_memory(server);
     return;
   }
   err = uv_accept(listener, (uv_stream_t *)&s->tcp);

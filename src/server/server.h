@@ -68,11 +68,18 @@ struct server_s {
   uv_timer_t drain_timer;
   uv_timer_t proxy_timer; /* sweeps sessions still waiting for a header */
   int listener_open;
-  int listening;   /* server_listen succeeded: the timers run */
-  int bound;       /* listener has an address: server_bind* or _open */
-  int opened;      /* the listener's socket came from server_open */
-  int timers_open; /* timer handles (and the log batch's) not yet closed */
-  int rejects_open;
+  int listening;    /* server_listen succeeded: the timers run */
+  int bound;        /* listener has an address: server_bind* or _open */
+  int opened;       /* the listener's socket came from server_open */
+  int timers_open;  /* timer handles (and the log batch's) not yet closed */
+  int rejects_open; /* rejects (and the spare) not yet closed */
+  /* Takes a connection off libuv's hands when there is no memory for a
+   * handle of its own: left in libuv, it would stop watching the listener
+   * (Unix) and accept nothing again. accept_waiting: one came while the
+   * spare was still closing. */
+  uv_tcp_t spare;
+  int spare_busy;
+  int accept_waiting;
   int closing;
   int drain_timer_on;
   server_closed_cb closed_cb;
