@@ -1,7 +1,7 @@
 /* Load over UDP end to end (tcpecho --bench --udp --rate R): against
  * tcpecho --server --udp --udp-rate 0 at 20,000 datagrams/s for 2 s
- * nothing is lost, every echo verified, the counts add up, on one loop
- * and on two, and the per-second stream adds up to the report; against
+ * nothing is lost, every echo verified, the counts add up; on two loops
+ * too, and the per-second stream adds up to the report; against
  * the server's default --udp-rate from one address half is refused and
  * the run fails (unless --max-loss allows it), from four addresses
  * (Linux) nothing is lost; against a UDP server that drops every tenth
@@ -128,7 +128,8 @@ static int start_udp_server(proc_t *srv, const char *host, const char *rate) {
 }
 
 /* 20,000/s for 2 s over 4 sockets, then 2 loops over IPv6 with the
- * per-second stream: every datagram back, verified, counted once. */
+ * per-second stream (2,000/s): every datagram back, verified, counted
+ * once. */
 static void test_against_server(void **state) {
   const char *one_loop[] = {"-C",       "4",   "-d",     "2",
                             "--warmup", "0.2", "--json", NULL};
@@ -160,9 +161,11 @@ static void test_against_server(void **state) {
   if (strstr(b->out, "\"connect_us\"") != NULL)
     fail_msg("a connect time for UDP:\n%s", b->out);
 
-  run_bench(b, "::1", port, rate, two_loops, 0);
+  /* Each loop keeps a CPU busy while datagrams are due: two of them at a
+   * tenth of the rate, or on two CPUs the server would hardly run. */
+  run_bench(b, "::1", port, rate / 10, two_loops, 0);
   parse_report(b->out, &r2);
-  expect_clean(&r2, rate * 3 / 2);
+  expect_clean(&r2, rate / 10 * 3 / 2);
   assert_true(json_number(b->out, "threads") == 2);
   /* The seconds add up to the report, echoes of the drain in the last. */
   for (line = b->out; strncmp(line, "{\"interval\":", 12) == 0;
