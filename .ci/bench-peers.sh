@@ -10,5 +10,5 @@ mkdir -p "$out"
 for f in epoll_echo epoll_load udp_echo; do
   cc -O2 -Wall -Wextra -Werror -o "$out/$f" "test/bench/$f.c"
 done
-python3 -m py_compile test/bench/bench.py
-echo "epoll_echo, epoll_load, udp_echo and bench.py build"
+python3 -m py_compile test/bench/bench.py test/bench/udp_bench.py
+echo "epoll_echo, epoll_load, udp_echo, bench.py and udp_bench.py build"

@@ -254,6 +254,26 @@ static void log_bench_failure(const bench_result_t *r) {
              (unsigned long long)e->connect, e->connect == 1 ? "" : "s");
 }
 
+/* --udp: errors the network reported (no service there: ECONNREFUSED),
+ * and loss over --max-loss. */
+static void log_udp_failure(const bench_config_t *cfg,
+                            const bench_result_t *r) {
+  char target[ADDR_STR_SIZE + 256];
+  if (r->net_errors > 0) {
+    addr_format_target(cfg->host, cfg->port, target, sizeof(target));
+    log_line("bench: the network reported %llu error%s for datagrams to "
+             "%s, the first %s (%s)",
+             (unsigned long long)r->net_errors, r->net_errors == 1 ? "" : "s",
+             target, uv_err_name(r->first_net_error),
+             uv_strerror(r->first_net_error));
+  }
+  if (bench_udp_loss_over(cfg, r))
+    log_line("bench: FAILED: %.3f%% of the datagrams lost, more than "
+             "--max-loss %.3f%%",
+             stats_loss_percent(r->udp.sent, r->udp.received),
+             (double)cfg->max_loss / 1000.0);
+}
+
 /* --hgrm's file, opened before the run so that a bad path costs nothing;
  * NULL (logged) if it cannot be. */
 static FILE *open_hgrm(const char *path) {
@@ -308,6 +328,9 @@ static int run_bench(const options_t *opts) {
   config.connect_timeout_ms = opts->connect_timeout_ms;
   config.churn = opts->churn ? opts->count : 0;
   config.source_ips = opts->source_ips;
+  config.udp = opts->udp;
+  config.timeout_ms = opts->timeout_ms;
+  config.max_loss = opts->max_loss;
   config.json = opts->json || opts->json_stream;
   if (opts->json_stream)
     config.on_interval = print_interval;
@@ -322,10 +345,13 @@ static int run_bench(const options_t *opts) {
   log_flush(LOG_STOP_TIMEOUT_MS); /* its lines first, on a terminal */
   bench_report(stdout, &config, result);
   fflush(stdout);
-  status = bench_error_count(&result->errors) > 0 || result->connected == 0
+  status = bench_error_count(&result->errors) > 0 || result->connected == 0 ||
+                   bench_udp_loss_over(&config, result)
                ? EXIT_STATUS_FAILURE
                : EXIT_STATUS_OK;
   log_bench_failure(result);
+  if (config.udp)
+    log_udp_failure(&config, result);
   if (hgrm != NULL && write_hgrm(hgrm, opts->hgrm_path, &result->latency))
     status = EXIT_STATUS_FAILURE;
   free(result);

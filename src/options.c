@@ -18,6 +18,7 @@ typedef enum {
   KIND_UINT,    /* unsigned long long field, min..max */
   KIND_THREADS, /* as KIND_UINT, or "auto": 0 */
   KIND_SECONDS, /* unsigned long long field in ms, min ms..max seconds */
+  KIND_PERCENT, /* unsigned long long field in thousandths, 0..100 % */
   KIND_LISTEN,  /* [HOST:]PORT: metrics_host and metrics_port */
   KIND_HELP,
   KIND_VERSION
@@ -57,8 +58,8 @@ static const opt_spec_t opt_table[] = {
     {"forever", 0, KIND_FLAG, MODE_PING, NO_FIELD, 0, 0, MODE_PING},
     {"interval", 'i', KIND_SECONDS, MODE_PING, FIELD(interval_ms), 0,
      OPTIONS_MAX_SECONDS, 0},
-    {"timeout", 'W', KIND_SECONDS, MODE_PING | MODE_PIPE, FIELD(timeout_ms), 1,
-     OPTIONS_MAX_SECONDS, 0},
+    {"timeout", 'W', KIND_SECONDS, MODE_PING | MODE_PIPE | MODE_BENCH,
+     FIELD(timeout_ms), 1, OPTIONS_MAX_SECONDS, 0},
     {"stdin", 0, KIND_FLAG, MODE_PIPE, NO_FIELD, 0, 0, MODE_PIPE},
     {"size", 'S', KIND_UINT, MODE_PING | MODE_BENCH, FIELD(size), 1,
      16 * 1024 * 1024, 0},
@@ -73,7 +74,8 @@ static const opt_spec_t opt_table[] = {
      0},
     {"proxy-timeout", 0, KIND_SECONDS, MODE_SERVER, FIELD(proxy_timeout_ms), 1,
      24 * 86400, 0}, /* like --idle-timeout: stamps are 32-bit ms */
-    {"udp", 'u', KIND_FLAG, MODE_SERVER | MODE_PING, FIELD(udp), 0, 0, 0},
+    {"udp", 'u', KIND_FLAG, MODE_SERVER | MODE_PING | MODE_BENCH, FIELD(udp), 0,
+     0, 0},
     {"udp-rate", 0, KIND_UINT, MODE_SERVER, FIELD(udp_rate), 0, 10000000, 0},
     {"metrics", 0, KIND_LISTEN, MODE_SERVER, FIELD(metrics_port), 0, 65535, 0},
     {"connections", 'C', KIND_UINT, MODE_BENCH, FIELD(connections), 1, 1000000,
@@ -91,6 +93,7 @@ static const opt_spec_t opt_table[] = {
     {"json-stream", 0, KIND_FLAG, MODE_BENCH, FIELD(json_stream), 0, 0, 0},
     {"hgrm", 0, KIND_STRING, MODE_BENCH, FIELD(hgrm_path), 0, 0, 0},
     {"source-ip", 0, KIND_STRING, MODE_BENCH, FIELD(source_ips), 0, 0, 0},
+    {"max-loss", 0, KIND_PERCENT, MODE_BENCH, FIELD(max_loss), 0, 100, 0},
     {"help", 'h', KIND_HELP, ANY_MODE, NO_FIELD, 0, 0, 0},
     {"version", 'V', KIND_VERSION, ANY_MODE, NO_FIELD, 0, 0, 0},
 };
@@ -125,6 +128,12 @@ static const char usage_text[] =
     "                       [--json] [--json-stream] [--hgrm FILE]\n"
     "                       [--quiet] [--verbose]\n"
     "                       [--connect-timeout S]\n"
+    "       tcpecho --bench --udp --rate DATAGRAMS_PER_S [--host ADDR]\n"
+    "                       [--port N] [--connections C] [--size BYTES]\n"
+    "                       [--duration S] [--warmup S] [--timeout S]\n"
+    "                       [--max-loss PCT] [--threads N|auto]\n"
+    "                       [--source-ip LIST] [--json] [--json-stream]\n"
+    "                       [--hgrm FILE] [--quiet] [--verbose]\n"
     "       tcpecho --bench-merge FILE... [--json]\n"
     "\n"
     "A TCP (and UDP) echo server, the client of the Go TCP tutorial, a ping\n"
@@ -167,7 +176,7 @@ static const char usage_text[] =
     "      --proxy-timeout S      close connections without a whole\n"
     "                             header after this long (default: 5)\n"
     "  -u, --udp                  echo UDP datagrams too, on the same port\n"
-    "                             and address(es); ping: over UDP\n"
+    "                             and address(es); ping, bench: over UDP\n"
     "      --udp-rate N           UDP: answer each source address at most\n"
     "                             N datagrams/s (default: 10000; 0: no\n"
     "                             limit)\n"
@@ -188,9 +197,10 @@ static const char usage_text[] =
     "  -W, --timeout S            ping: time to wait for each echo; stdin: "
     "for\n"
     "                             progress and the server's close (default: "
-    "5)\n"
-    "  -S, --size BYTES           ping/bench: bytes per message (UDP ping:\n"
-    "                             per datagram, 32 to 65527, default: 64)\n"
+    "5);\n"
+    "                             bench --udp: for each echo (default: 1)\n"
+    "  -S, --size BYTES           ping/bench: bytes per message (UDP: per\n"
+    "                             datagram, 32 to 65527, default: 64)\n"
     "      --stdin                copy standard input to the server and the\n"
     "                             echo to standard output, raw\n"
     "\n"
@@ -211,6 +221,8 @@ static const char usage_text[] =
     "      --source-ip LIST       bind connections to these local addresses\n"
     "                             in turn (comma-separated): more than one\n"
     "                             address's ephemeral ports\n"
+    "      --max-loss PCT         --udp: fail if more of the datagrams are\n"
+    "                             lost (default: 0)\n"
     "\n"
     "  -h, --help                 print this help and exit\n"
     "  -V, --version              print the version and exit\n"
@@ -435,6 +447,17 @@ static options_result_t apply(options_t *o, const opt_spec_t *spec,
     break;
   case KIND_SECONDS:
     return apply_seconds(o, spec, shown, value, err, err_size);
+  case KIND_PERCENT: {
+    int nonzero;
+    /* Seconds to ms is the same sum: three decimals, rounded half up. */
+    if (parse_seconds_ms(value, spec->max, &v, &nonzero) != 0)
+      return fail(err, err_size,
+                  "invalid value '%s' for %s: expected a percentage from 0 "
+                  "to 100, like 0.1",
+                  quoted(q, value, strlen(value)), shown);
+    *(unsigned long long *)field(o, spec) = v;
+    break;
+  }
   case KIND_LISTEN:
     if (parse_listen(value, o->metrics_host, sizeof(o->metrics_host),
                      &o->metrics_port) != 0)
@@ -498,6 +521,8 @@ static const char *mode_names(unsigned modes) {
     return "--bench and --bench-merge";
   if ((modes & MODE_SERVER) == 0)
     return "--client and --bench";
+  if (modes == (MODE_SERVER | MODE_PING | MODE_BENCH))
+    return "--server, --client and --bench";
   if ((modes & MODES_CLIENT) == 0)
     return "--server and --bench";
   return "--server and --client";
@@ -524,9 +549,51 @@ static options_result_t misplaced(const options_t *o, const opt_spec_t *spec,
               mode_names(spec->applies_to));
 }
 
+static int was_seen(unsigned long long seen, const char *name);
+
+/* --udp: open loop only, datagrams of the UDP ping's format. */
+static options_result_t check_udp_bench(options_t *o, unsigned long long seen,
+                                        char *err, size_t err_size) {
+  static const char *const tcp_only[] = {"churn", "pipeline",
+                                         "connect-timeout"};
+  size_t i;
+
+  if (!o->udp) {
+    if (was_seen(seen, "timeout") || was_seen(seen, "max-loss"))
+      return fail(err, err_size, "--%s needs --udp with --bench",
+                  was_seen(seen, "timeout") ? "timeout" : "max-loss");
+    return OPTIONS_RUN;
+  }
+  for (i = 0; i < sizeof(tcp_only) / sizeof(tcp_only[0]); i++) {
+    if (was_seen(seen, tcp_only[i]))
+      return fail(err, err_size,
+                  "--%s and --udp cannot be used together: UDP load has "
+                  "no connections, only datagrams on a schedule",
+                  tcp_only[i]);
+  }
+  if (o->rate == 0)
+    return fail(err, err_size,
+                "--udp with --bench needs --rate: UDP load is open loop "
+                "only");
+  if (o->size == 0)
+    o->size = OPTIONS_UDP_PING_DEFAULT_SIZE;
+  if (o->size < OPTIONS_UDP_PING_MIN_SIZE ||
+      o->size > OPTIONS_UDP_PING_MAX_SIZE)
+    return fail(err, err_size,
+                "invalid value '%llu' for --size with --udp: expected an "
+                "integer from %d to %d",
+                o->size, OPTIONS_UDP_PING_MIN_SIZE, OPTIONS_UDP_PING_MAX_SIZE);
+  if (!was_seen(seen, "timeout"))
+    o->timeout_ms = OPTIONS_UDP_BENCH_DEFAULT_TIMEOUT_MS;
+  return OPTIONS_RUN;
+}
+
 /* --churn's sessions: --count messages each (default 1), closed loop. */
 static options_result_t check_bench(options_t *o, unsigned long long seen,
                                     char *err, size_t err_size) {
+  options_result_t r = check_udp_bench(o, seen, err, err_size);
+  if (r != OPTIONS_RUN)
+    return r;
   if (find_seen(seen, MODE_PING) != NULL && !o->churn)
     return fail(err, err_size, "--count needs --churn with --bench");
   if (o->churn && o->rate > 0)

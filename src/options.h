@@ -16,6 +16,8 @@
 #define OPTIONS_UDP_PING_MIN_SIZE 32
 #define OPTIONS_UDP_PING_MAX_SIZE 65527
 #define OPTIONS_UDP_PING_DEFAULT_SIZE 64
+/* --bench --udp: how long each echo may take, by default. */
+#define OPTIONS_UDP_BENCH_DEFAULT_TIMEOUT_MS 1000
 
 /* Exit statuses, documented in the man page and README. */
 enum { EXIT_STATUS_OK = 0, EXIT_STATUS_FAILURE = 1, EXIT_STATUS_USAGE = 2 };
@@ -67,8 +69,8 @@ typedef struct options_s {
   unsigned long long stats_ms;
   int proxy_protocol; /* connections start with a PROXY protocol header */
   unsigned long long proxy_timeout_ms; /* for that header */
-  int udp; /* server: UDP echo beside TCP, on the same port; ping: over
-              UDP */
+  int udp; /* server: UDP echo beside TCP, on the same port; ping, bench:
+              over UDP */
   unsigned long long udp_rate; /* datagrams/s per source; 0: no limit */
   /* --metrics [HOST:]PORT: Prometheus metrics over HTTP. metrics_port -1:
    * off; metrics_host "": all interfaces ("PORT" alone is 127.0.0.1). */
@@ -89,6 +91,7 @@ typedef struct options_s {
   int json_stream;        /* a JSON line per second, then the JSON report */
   const char *source_ips; /* bind connections to these, in turn */
   const char *hgrm_path;  /* write the latency distribution here */
+  unsigned long long max_loss; /* --udp: thousandths of a percent */
 
   /* --bench-merge: the report files, in order ("-": standard input) */
   const char *files[OPTIONS_MAX_FILES];

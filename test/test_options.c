@@ -207,6 +207,60 @@ static void test_udp(void **state) {
   expect_error(ARGC(bench), bench, "--udp-rate applies only to --server");
 }
 
+/* --bench --udp: open loop only (--rate), datagrams of 32 to 65527
+ * bytes (64 by default), --timeout 1 s by default, --max-loss in
+ * thousandths of a percent; nothing of TCP's connections. */
+static void test_bench_udp(void **state) {
+  char *ok[] = {"tcpecho", "-b", "--udp", "-r", "20000", "-C", "4"};
+  char *full[] = {"tcpecho", "-b",          "-u",       "-r",   "5",
+                  "-S",      "65527",       "-W",       "0.25", "--max-loss",
+                  "0.1",     "--source-ip", "127.0.0.2"};
+  char *closed[] = {"tcpecho", "-b", "--udp"};
+  char *small[] = {"tcpecho", "-b", "--udp", "-r", "5", "-S", "31"};
+  char *big[] = {"tcpecho", "-b", "--udp", "-r", "5", "-S", "65528"};
+  char *churn[] = {"tcpecho", "-b", "--udp", "-r", "5", "--churn"};
+  char *pipeline[] = {"tcpecho", "-b", "--udp", "-r", "5", "-P", "2"};
+  char *connect[] = {"tcpecho",           "-b", "--udp", "-r", "5",
+                     "--connect-timeout", "1"};
+  char *timeout_tcp[] = {"tcpecho", "-b", "-W", "1"};
+  char *loss_tcp[] = {"tcpecho", "-b", "--max-loss", "1"};
+  char *loss_bad[] = {"tcpecho", "-b",         "--udp", "-r",
+                      "5",       "--max-loss", "100.1"};
+  char *loss_ping[] = {"tcpecho", "-c", "-u", "-n", "1", "--max-loss", "1"};
+  options_t o;
+  (void)state;
+  assert_int_equal(parse(ARGC(ok), ok, &o), OPTIONS_RUN);
+  assert_int_equal(o.mode, MODE_BENCH);
+  assert_int_equal(o.udp, 1);
+  assert_int_equal(o.rate, 20000);
+  assert_int_equal(o.size, 64);
+  assert_int_equal(o.timeout_ms, 1000);
+  assert_int_equal(o.max_loss, 0);
+  assert_int_equal(parse(ARGC(full), full, &o), OPTIONS_RUN);
+  assert_int_equal(o.size, 65527);
+  assert_int_equal(o.timeout_ms, 250);
+  assert_int_equal(o.max_loss, 100);
+  expect_error(ARGC(closed), closed,
+               "--udp with --bench needs --rate: UDP load is open loop only");
+  expect_error(ARGC(small), small,
+               "for --size with --udp: expected an "
+               "integer from 32 to 65527");
+  expect_error(ARGC(big), big, "from 32 to 65527");
+  expect_error(ARGC(churn), churn, "--churn and --udp cannot be used together");
+  expect_error(ARGC(pipeline), pipeline,
+               "--pipeline and --udp cannot be used together");
+  expect_error(ARGC(connect), connect,
+               "--connect-timeout and --udp cannot be used together");
+  expect_error(ARGC(timeout_tcp), timeout_tcp,
+               "--timeout needs --udp with --bench");
+  expect_error(ARGC(loss_tcp), loss_tcp, "--max-loss needs --udp with --bench");
+  expect_error(ARGC(loss_bad), loss_bad,
+               "invalid value '100.1' for --max-loss: expected a percentage "
+               "from 0 to 100");
+  expect_error(ARGC(loss_ping), loss_ping,
+               "--max-loss applies only to --bench");
+}
+
 /* --client --udp with --count or --forever: ping over UDP, datagrams of
  * 32 (the header) to 65,527 bytes, 64 by default; no message, nothing to
  * connect. */
@@ -656,6 +710,7 @@ int main(void) {
       cmocka_unit_test(test_bench_merge),
       cmocka_unit_test(test_udp),
       cmocka_unit_test(test_udp_ping),
+      cmocka_unit_test(test_bench_udp),
       cmocka_unit_test(test_quiet_twice),
       cmocka_unit_test(test_client_defaults),
       cmocka_unit_test(test_long_forms),

@@ -1,6 +1,7 @@
 #include "bench/bench.h"
 
 #include "bench/schedule.h"
+#include "bench/udp_load.h"
 
 #include "base/addr.h"
 #include "base/container_of.h"
@@ -9,6 +10,7 @@
 #include "base/platform.h"
 #include "base/signals.h"
 #include "base/stream_write.h"
+#include "client/udp_ping.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +22,10 @@
                                        --connect-timeout */
 #define BENCH_CONNECTS_IN_FLIGHT 32 /* per loop: spares small backlogs */
 #define BENCH_OPEN_LOOP_MAX_IN_FLIGHT 1024
-#define BENCH_DRAIN_NS 2000000000ULL /* to wait for the last echoes */
-#define BENCH_LATE_NS 1000000ULL     /* written later than this: late */
-#define BENCH_SPIN_NS 1000000ULL     /* libuv's timers are in milliseconds */
+#define BENCH_DRAIN_NS 2000000000ULL          /* to wait for the last echoes */
+#define BENCH_UDP_DRAIN_SPARE_NS 100000000ULL /* past --timeout, at most */
+#define BENCH_LATE_NS 1000000ULL /* written later than this: late */
+#define BENCH_SPIN_NS 1000000ULL /* libuv's timers are in milliseconds */
 #define BENCH_SEED 0x7463706563686fULL
 
 enum { PHASE_CONNECT, PHASE_WARMUP, PHASE_MEASURE, PHASE_DRAIN, PHASE_DONE };
@@ -110,6 +113,10 @@ struct worker_s {
   interval_totals_t ival_last;
   interval_t *ival_pub;
   uint64_t pub_upto;
+  /* --udp: the loop's sockets (bench/udp_load.c) instead of conns. */
+  udp_load_t *udp;
+  size_t udp_count;
+  udp_load_sink_t sink;
 };
 
 typedef struct bench_s {
@@ -127,11 +134,17 @@ typedef struct bench_s {
   uv_sem_t connected; /* posted by each loop once it tried its connects */
   uv_sem_t go;        /* posted for each loop once start_ns is set */
   uint64_t start_ns;
+  udp_load_config_t udp; /* --udp */
 } bench_t;
 
 uint64_t bench_error_count(const bench_errors_t *e) {
   return e->connect + e->corrupted + e->extra + e->missing + e->early_close +
          e->local;
+}
+
+int bench_udp_loss_over(const bench_config_t *cfg, const bench_result_t *r) {
+  return cfg->udp &&
+         udp_flow_loss_milli_pct(r->udp.sent, r->udp.lost) > cfg->max_loss;
 }
 
 static void conn_dial(conn_t *c);
@@ -173,9 +186,8 @@ static void conn_fail(conn_t *c, uint64_t *counter) {
   conn_close(c);
 }
 
-/* Our own failure, not the server's: said once per run, counted apart. */
-static void local_fail(conn_t *c, int err) {
-  bench_t *b = c->worker->bench;
+/* Our own failure, not the server's: said once per run. */
+static void note_local_error(bench_t *b, int err) {
   uint64_t limit = platform_fd_limit();
   int first;
 
@@ -195,6 +207,11 @@ static void local_fail(conn_t *c, int err) {
   else
     log_line("bench: cannot open more sockets: %s (%s)", uv_err_name(err),
              uv_strerror(err));
+}
+
+/* ... and counted apart. */
+static void local_fail(conn_t *c, int err) {
+  note_local_error(c->worker->bench, err);
   conn_fail(c, &c->worker->counts.errors.local);
 }
 
@@ -420,6 +437,14 @@ static void count_shortage(worker_t *w, int err) {
 
 static void connect_more(worker_t *w);
 
+/* The first connect error of the run, for the report. */
+static void note_connect_error(bench_t *b, int err) {
+  uv_mutex_lock(&b->lock);
+  if (b->connect_error == 0)
+    b->connect_error = err;
+  uv_mutex_unlock(&b->lock);
+}
+
 static void on_connect(uv_connect_t *req, int status) {
   conn_t *c = container_of(req, conn_t, connect_req);
   worker_t *w = c->worker;
@@ -433,10 +458,7 @@ static void on_connect(uv_connect_t *req, int status) {
   if (status == 0)
     status = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (status < 0) {
-    uv_mutex_lock(&w->bench->lock);
-    if (w->bench->connect_error == 0)
-      w->bench->connect_error = status;
-    uv_mutex_unlock(&w->bench->lock);
+    note_connect_error(w->bench, status);
     count_shortage(w, status);
     conn_fail(c, &w->counts.errors.connect);
   } else {
@@ -454,9 +476,8 @@ static void on_connect(uv_connect_t *req, int status) {
 }
 
 /* A source address that cannot be bound at all (not one of this host's):
- * said once, the connection counted as not made. */
-static void bind_fail(conn_t *c, const struct sockaddr *src, int err) {
-  bench_t *b = c->worker->bench;
+ * said once. */
+static void note_bind_error(bench_t *b, const struct sockaddr *src, int err) {
   char name[ADDR_STR_SIZE];
   int first;
   uv_mutex_lock(&b->lock);
@@ -467,6 +488,11 @@ static void bind_fail(conn_t *c, const struct sockaddr *src, int err) {
   if (first && uv_ip_name(src, name, sizeof(name)) == 0)
     log_line("bench: cannot bind to source address %s: %s (%s)", name,
              uv_err_name(err), uv_strerror(err));
+}
+
+/* ... and the connection counted as not made. */
+static void bind_fail(conn_t *c, const struct sockaddr *src, int err) {
+  note_bind_error(c->worker->bench, src, err);
   conn_fail(c, &c->worker->counts.errors.connect);
 }
 
@@ -557,9 +583,47 @@ static void check_connects(uv_timer_t *timer) {
   check_connect_times(container_of(timer, worker_t, tick), uv_hrtime());
 }
 
+/* --udp: every socket of the loop opened and connected at once (a UDP
+ * connect sends nothing); the failures counted as a connect's would be. */
+static void udp_open_all(worker_t *w) {
+  size_t i;
+  for (i = 0; i < w->udp_count; i++) {
+    const struct sockaddr *src;
+    int at_bind, err = udp_load_open(w->udp, i, &at_bind, &src);
+    if (err == 0) {
+      w->counts.connected++;
+      w->counts.opened++;
+      continue;
+    }
+    count_shortage(w, err);
+    if (is_local_error(err)) {
+      note_local_error(w->bench, err);
+      w->counts.errors.local++;
+      continue;
+    }
+    if (at_bind && err != UV_EADDRINUSE)
+      note_bind_error(w->bench, src, err);
+    else
+      note_connect_error(w->bench, err);
+    w->counts.errors.connect++;
+  }
+}
+
+/* --udp: what the sockets counted, as the loop's counters. */
+static void udp_sync(worker_t *w) {
+  const udp_flow_counts_t *u = &w->sink.counts;
+  w->counts.messages = u->received;
+  w->counts.bytes = u->received * w->config->size;
+  w->counts.sent = u->sent;
+  w->counts.late = u->late_sent;
+  w->counts.errors.corrupted = u->corrupted;
+}
+
 static void start_traffic(worker_t *w, uint64_t start) {
   const bench_config_t *cfg = w->config;
   size_t i;
+  if (w->udp != NULL)
+    udp_load_start(w->udp, start);
   for (i = 0; i < w->count; i++) {
     conn_t *c = &w->conns[i];
     if (c->failed)
@@ -595,7 +659,11 @@ static void on_sender_check(uv_check_t *check) {
   size_t n;
   int spin;
 
-  if (!sending(w) || w->count == 0) {
+  if (w->udp != NULL && sending(w)) {
+    now = uv_hrtime();
+    next = udp_load_send_turn(w->udp, now);
+    spin = next > now && next - now < BENCH_SPIN_NS;
+  } else if (!sending(w) || w->count == 0) {
     spin = 0;
   } else {
     now = uv_hrtime();
@@ -649,6 +717,10 @@ static void worker_finish(worker_t *w) {
       conn_fail(c, &w->counts.errors.missing);
     conn_close(c);
   }
+  if (w->udp != NULL) {
+    udp_sync(w);
+    udp_load_close(w->udp);
+  }
   w->phase = PHASE_DONE;
   uv_close((uv_handle_t *)&w->tick, NULL);
   if (w->config->rate > 0) {
@@ -680,6 +752,24 @@ static int all_echoed(const worker_t *w) {
   return 1;
 }
 
+/* The drain is over: every echo back, or (--udp) every datagram echoed or
+ * timed out, or the time for it is up. */
+static int drained(worker_t *w, uint64_t now) {
+  if (w->udp != NULL)
+    return udp_load_settled(w->udp, now) ||
+           now >= w->measure_end + w->config->timeout_ms * 1000000ULL +
+                      BENCH_UDP_DRAIN_SPARE_NS;
+  return all_echoed(w) || now >= w->measure_end + BENCH_DRAIN_NS;
+}
+
+/* The measured time begins: from now on what is sent counts. */
+static void measure_begin(worker_t *w, uint64_t now) {
+  w->phase = PHASE_MEASURE;
+  w->measure_start = now;
+  if (w->udp != NULL)
+    udp_load_measure_begin(w->udp);
+}
+
 static void on_tick(uv_timer_t *timer) {
   worker_t *w = container_of(timer, worker_t, tick);
   const bench_config_t *cfg = w->config;
@@ -693,22 +783,26 @@ static void on_tick(uv_timer_t *timer) {
   uv_mutex_unlock(&w->bench->lock);
   if (stop && (w->phase == PHASE_WARMUP || w->phase == PHASE_MEASURE)) {
     if (w->phase == PHASE_WARMUP)
-      w->measure_start = now;
+      measure_begin(w, now);
     measure_to = now;
-    w->phase = PHASE_MEASURE;
   }
 
-  if (w->phase == PHASE_WARMUP && now >= measure_from) {
-    w->phase = PHASE_MEASURE;
-    w->measure_start = now;
-  }
+  if (w->phase == PHASE_WARMUP && now >= measure_from)
+    measure_begin(w, now);
   if (w->phase == PHASE_MEASURE && now >= measure_to) {
     w->phase = PHASE_DRAIN;
     w->measure_end = now;
     stop_sending(w);
+    if (w->udp != NULL)
+      udp_load_measure_end(w->udp);
   }
   if (cfg->rate > 0 && sending(w))
     send_due(w, now);
+  if (w->udp != NULL) {
+    if (sending(w))
+      udp_load_send_due(w->udp, now);
+    udp_sync(w);
+  }
   if (cfg->churn > 0 && sending(w))
     check_connect_times(w, now); /* churn connects all the time */
   if (w->ival_cur != NULL && w->phase == PHASE_MEASURE &&
@@ -716,8 +810,7 @@ static void on_tick(uv_timer_t *timer) {
     w->ival_index = interval_of(measure_from, now);
     publish_interval(w, w->ival_index);
   }
-  if (w->phase == PHASE_DRAIN &&
-      (all_echoed(w) || now >= w->measure_end + BENCH_DRAIN_NS))
+  if (w->phase == PHASE_DRAIN && drained(w, now))
     worker_finish(w);
   uv_mutex_lock(&w->lock);
   w->shown = w->counts;
@@ -732,17 +825,19 @@ static void worker_main(void *arg) {
   (void)uv_timer_init(&w->loop, &w->tick);
   (void)uv_timer_start(&w->tick, check_connects, BENCH_CONNECT_CHECK_MS,
                        BENCH_CONNECT_CHECK_MS);
-  connect_more(w);
-  if (w->count > 0)
-    uv_run(&w->loop, UV_RUN_DEFAULT);
+  if (w->udp != NULL) {
+    udp_open_all(w);
+  } else {
+    connect_more(w);
+    if (w->count > 0)
+      uv_run(&w->loop, UV_RUN_DEFAULT);
+  }
   uv_sem_post(&b->connected);
   uv_sem_wait(&b->go);
 
   w->phase = PHASE_WARMUP;
-  if (w->config->warmup_ms == 0) {
-    w->phase = PHASE_MEASURE;
-    w->measure_start = b->start_ns;
-  }
+  if (w->config->warmup_ms == 0)
+    measure_begin(w, b->start_ns);
   (void)uv_timer_start(&w->tick, on_tick, 0, w->config->rate > 0 ? 1 : 10);
   if (w->config->rate > 0) {
     (void)uv_check_init(&w->loop, &w->sender); /* cannot fail */
@@ -770,6 +865,7 @@ static void worker_free_parts(worker_t *w) {
 
 static void worker_free(worker_t *w) {
   size_t i;
+  udp_load_free(w->udp);
   for (i = 0; i < w->count; i++) {
     free(w->conns[i].stamps);
     free(w->conns[i].written);
@@ -800,6 +896,10 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
     cap = BENCH_OPEN_LOOP_MAX_IN_FLIGHT;
   w->config = cfg;
   w->bench = b;
+  if (cfg->udp) { /* sockets, not connections */
+    w->udp_count = count;
+    count = 0;
+  }
   w->count = count;
   w->conns = calloc(count ? count : 1, sizeof(*w->conns));
   w->latency = histogram_new();
@@ -829,6 +929,16 @@ static worker_t *worker_new(bench_t *b, size_t first, size_t count,
   if (w->ival_cur != NULL) {
     interval_init(w->ival_cur);
     interval_init(w->ival_pub);
+  }
+  if (cfg->udp) {
+    w->sink.latency = w->latency;
+    w->sink.service = w->service;
+    w->sink.interval = w->ival_cur;
+    w->udp = udp_load_new(&w->loop, &b->udp, first, w->udp_count, &w->sink);
+    if (w->udp == NULL) {
+      worker_free(w);
+      return NULL;
+    }
   }
   for (i = 0; i < count; i++) {
     conn_t *c = &w->conns[i];
@@ -903,6 +1013,53 @@ static int read_sources(bench_t *b) {
     return UV_EINVAL;
   }
   return 0;
+}
+
+/* --udp: the datagram fits the target's family, and the run has a nonce of
+ * its own. Returns 0, or UV_EMSGSIZE (logged). */
+static int udp_setup(bench_t *b) {
+  const bench_config_t *cfg = b->config;
+  const struct sockaddr *peer = (const struct sockaddr *)&b->addr;
+  uint64_t max =
+      peer->sa_family == AF_INET6 ? UDP_PING_MAX_V6 : UDP_PING_MAX_V4;
+  char target[ADDR_STR_SIZE + 256];
+
+  if (cfg->size > max) {
+    addr_format_target(cfg->host, cfg->port, target, sizeof(target));
+    log_line("bench: --size %llu does not fit in a UDP datagram to %s (at "
+             "most %llu bytes)",
+             (unsigned long long)cfg->size, target, (unsigned long long)max);
+    return UV_EMSGSIZE;
+  }
+  b->udp.peer = peer;
+  b->udp.sources = b->sources;
+  b->udp.n_sources = b->n_sources;
+  b->udp.sockets = cfg->connections;
+  b->udp.rate = cfg->rate;
+  b->udp.size = cfg->size;
+  b->udp.timeout_ns = cfg->timeout_ms * 1000000ULL;
+  /* Unpredictable where the system says, else the time: either way not
+   * another run's. */
+  if (uv_random(NULL, NULL, &b->udp.nonce, sizeof(b->udp.nonce), 0, NULL) != 0)
+    b->udp.nonce = uv_hrtime() ^ (uint64_t)uv_os_getpid() << 32;
+  return 0;
+}
+
+static void add_udp(bench_result_t *r, const udp_load_sink_t *k) {
+  const udp_flow_counts_t *c = &k->counts;
+  r->udp.sent += c->sent;
+  r->udp.late_sent += c->late_sent;
+  r->udp.unsent += c->unsent;
+  r->udp.received += c->received;
+  r->udp.lost += c->lost;
+  r->udp.late += c->late;
+  r->udp.duplicates += c->duplicates;
+  r->udp.reordered += c->reordered;
+  r->udp.too_old += c->too_old;
+  r->udp.corrupted += c->corrupted;
+  if (r->net_errors == 0)
+    r->first_net_error = k->first_net_error;
+  r->net_errors += k->net_errors;
 }
 
 static void live_line(bench_t *b, uint64_t loops, uint64_t elapsed_ms,
@@ -1116,6 +1273,8 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
   err = resolve(&b);
   if (err == 0 && cfg->source_ips != NULL)
     err = read_sources(&b);
+  if (err == 0 && cfg->udp)
+    err = udp_setup(&b);
   if (err != 0)
     return err;
   if (threads > cfg->connections)
@@ -1186,6 +1345,8 @@ int bench_run(const bench_config_t *cfg, bench_result_t *result) {
     result->no_fd += w->counts.no_fd;
     result->connected += w->counts.connected;
     add_errors(&result->errors, &w->counts.errors);
+    if (w->udp != NULL)
+      add_udp(result, &w->sink);
     histogram_merge(&result->latency, w->latency);
     histogram_merge(&result->connect, w->connect);
     if (w->service != NULL)

@@ -13,6 +13,7 @@
 
 #include "base/histogram.h"
 #include "bench/interval.h"
+#include "bench/udp_flow.h"
 
 #include <stdint.h>
 
@@ -41,6 +42,12 @@ typedef struct bench_config_s {
   uint64_t connect_timeout_ms;
   uint64_t churn; /* messages per session, each on a new connection; 0: off */
   const char *source_ips; /* "ADDR,ADDR...": bound in turn; NULL: none */
+  /* --udp (open loop only): connections are UDP sockets, messages
+   * datagrams of size bytes, each awaited timeout_ms; over max_loss
+   * (thousandths of a percent) of them lost fails the run. */
+  int udp;
+  uint64_t timeout_ms;
+  uint64_t max_loss;
   int json;
   int live; /* a progress line each second on stderr */
   /* Called on the thread that called bench_run, once per second of the
@@ -80,6 +87,9 @@ typedef struct bench_result_s {
   uint64_t threads;     /* event loops run */
   uint64_t reports;     /* runs merged into this one (--bench-merge); 1 */
   bench_errors_t errors;
+  udp_flow_counts_t udp; /* --udp: the datagrams of the measured time */
+  uint64_t net_errors;   /* --udp: errors the network reported (ICMP) */
+  int first_net_error;
   histogram_t latency; /* ns; closed loop: from send, open loop: from when
                           the message was due */
   histogram_t service; /* ns; open loop: from when the message was written */
@@ -94,5 +104,9 @@ int bench_run(const bench_config_t *config, bench_result_t *result);
 
 /* All errors, of every kind: any fails the run. */
 uint64_t bench_error_count(const bench_errors_t *errors);
+
+/* --udp: whether more of the datagrams were lost than --max-loss allows. */
+int bench_udp_loss_over(const bench_config_t *config,
+                        const bench_result_t *result);
 
 #endif

@@ -1,6 +1,8 @@
 #include "bench/report.h"
 
 #include "base/addr.h"
+#include "base/log.h"
+#include "base/stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +78,23 @@ static void json_open_loop(FILE *out, const bench_result_t *r, double secs) {
           (unsigned long long)r->late, (unsigned long long)r->held);
 }
 
+/* --udp: what became of the datagrams of the measured time. */
+static void json_udp(FILE *out, const bench_config_t *cfg,
+                     const bench_result_t *r) {
+  const udp_flow_counts_t *u = &r->udp;
+  fprintf(out,
+          ",\"udp\":{\"sent\":%llu,\"received\":%llu,\"lost\":%llu,"
+          "\"loss_pct\":%.3f,\"late\":%llu,\"duplicates\":%llu,"
+          "\"reordered\":%llu,\"corrupted\":%llu,\"too_old\":%llu,"
+          "\"unsent\":%llu,\"timeout_s\":%.3f,\"max_loss_pct\":%.3f}",
+          (unsigned long long)u->sent, (unsigned long long)u->received,
+          (unsigned long long)u->lost, stats_loss_percent(u->sent, u->received),
+          (unsigned long long)u->late, (unsigned long long)u->duplicates,
+          (unsigned long long)u->reordered, (unsigned long long)u->corrupted,
+          (unsigned long long)u->too_old, (unsigned long long)u->unsent,
+          (double)cfg->timeout_ms / 1000.0, (double)cfg->max_loss / 1000.0);
+}
+
 /* Churn: sessions in the measured time and in all, and their latency. */
 static void json_churn(FILE *out, const bench_config_t *cfg,
                        const bench_result_t *r, double secs) {
@@ -113,11 +132,14 @@ static void json_report(FILE *out, const bench_config_t *cfg,
   json_latency(out, "latency_us", h);
   /* One run's own figures: --bench-merge adds up only the others. */
   if (r->reports <= 1) {
-    fprintf(out, ",\"connect_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}",
-            percentile_us(ch, 50), percentile_us(ch, 99),
-            percentile_us(ch, 100));
+    if (!cfg->udp) /* a UDP connect is a local call */
+      fprintf(out, ",\"connect_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}",
+              percentile_us(ch, 50), percentile_us(ch, 99),
+              percentile_us(ch, 100));
     if (cfg->rate > 0)
       json_open_loop(out, r, secs);
+    if (cfg->udp)
+      json_udp(out, cfg, r);
     if (cfg->churn > 0)
       json_churn(out, cfg, r, secs);
     fprintf(out, ",\"shortage\":{\"ports\":%llu,\"descriptors\":%llu}",
@@ -173,14 +195,18 @@ static void text_churn(FILE *out, const bench_result_t *r, double secs) {
 
 /* Open loop: the service time beside the latency above, and the schedule
  * against what went out. */
-static void text_open_loop(FILE *out, const bench_config_t *cfg,
-                           const bench_result_t *r, double secs) {
+static void text_service(FILE *out, const bench_result_t *r) {
   const histogram_t *h = &r->service;
   fprintf(out,
           "service:  min %.1f us, p50 %.1f us, p90 %.1f us, p99 %.1f us, "
           "p99.9 %.1f us, max %.1f us (from write)\n",
           percentile_us(h, 0), percentile_us(h, 50), percentile_us(h, 90),
           percentile_us(h, 99), percentile_us(h, 99.9), percentile_us(h, 100));
+}
+
+static void text_open_loop(FILE *out, const bench_config_t *cfg,
+                           const bench_result_t *r, double secs) {
+  text_service(out, r);
   fprintf(out,
           "schedule: %.0f msg/s sent of %llu requested, %llu late (over "
           "1 ms), %llu held back by the in-flight cap\n",
@@ -188,8 +214,40 @@ static void text_open_loop(FILE *out, const bench_config_t *cfg,
           (unsigned long long)r->late, (unsigned long long)r->held);
 }
 
+/* --udp: the schedule against what went out, and what became of it. */
+static void text_udp(FILE *out, const bench_config_t *cfg,
+                     const bench_result_t *r, double secs) {
+  const udp_flow_counts_t *u = &r->udp;
+  char secs_text[32];
+  char too_old[64] = "";
+
+  fprintf(out,
+          "schedule: %.0f msg/s sent of %llu requested, %llu late (over "
+          "1 ms), %llu not sent (refused by the socket)\n",
+          (double)r->sent / secs, (unsigned long long)cfg->rate,
+          (unsigned long long)r->late, (unsigned long long)u->unsent);
+  if (u->too_old > 0)
+    snprintf(too_old, sizeof(too_old), ", %llu too old to match",
+             (unsigned long long)u->too_old);
+  log_format_seconds(secs_text, sizeof(secs_text), cfg->timeout_ms);
+  fprintf(out,
+          "datagrams: %llu sent, %llu received, %.3f%% loss, %llu lost, "
+          "%llu duplicates, %llu reordered, %llu corrupted, %llu late "
+          "(after %s s)%s\n",
+          (unsigned long long)u->sent, (unsigned long long)u->received,
+          stats_loss_percent(u->sent, u->received), (unsigned long long)u->lost,
+          (unsigned long long)u->duplicates, (unsigned long long)u->reordered,
+          (unsigned long long)u->corrupted, (unsigned long long)u->late,
+          secs_text, too_old);
+}
+
 static void text_single_run(FILE *out, const bench_config_t *cfg,
                             const bench_result_t *r, double secs) {
+  if (cfg->udp) {
+    text_service(out, r);
+    text_udp(out, cfg, r, secs);
+    return;
+  }
   if (cfg->rate > 0)
     text_open_loop(out, cfg, r, secs);
   if (cfg->churn > 0)
@@ -218,6 +276,14 @@ void bench_report(FILE *out, const bench_config_t *cfg,
             (unsigned long long)r->reports,
             (unsigned long long)cfg->connections,
             (unsigned long long)r->threads);
+  else if (cfg->udp)
+    fprintf(out,
+            "tcpecho bench: %s, %llu UDP socket%s, %llu-byte datagrams, "
+            "open loop, datagrams/s %llu, %llu thread%s\n",
+            target, (unsigned long long)cfg->connections,
+            cfg->connections == 1 ? "" : "s", (unsigned long long)cfg->size,
+            (unsigned long long)cfg->rate, (unsigned long long)r->threads,
+            r->threads == 1 ? "" : "s");
   else if (cfg->churn > 0)
     fprintf(out,
             "tcpecho bench: %s, %llu connection%s, %llu-byte messages, "
