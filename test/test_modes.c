@@ -438,10 +438,6 @@ static int check_stream(const char *out, const char **report, double *worst,
   return seconds;
 }
 
-/* --json-stream: a server stopped for a second shows in the latency from
- * the due time, in the report and in the second it happened; on one
- * connection, 2000 messages come due in that second, more than the 1024
- * it may have in flight: the rest are held back and go out late. */
 /* --json-stream on two loops: their seconds add up. */
 static void test_bench_json_stream_adds_up(void **state) {
   proc_t *server = malloc(sizeof(*server)), *bench = malloc(sizeof(*bench));
@@ -465,6 +461,10 @@ static void test_bench_json_stream_adds_up(void **state) {
   free(bench);
 }
 
+/* --json-stream: a server stopped for a second shows in the latency from
+ * the due time, in the report and in the second it happened; on one
+ * connection, 2000 messages come due in that second, more than the 1024
+ * it may have in flight: the rest are held back and go out late. */
 static void test_bench_json_stream_shows_a_stall(void **state) {
 #ifdef SIGSTOP
   proc_t *server = malloc(sizeof(*server)), *bench = malloc(sizeof(*bench));

@@ -86,8 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 o.mode == MODE_BENCH || o.mode == MODE_MERGE,
             "no valid mode", argc, argv);
     require((o.mode == MODE_MERGE) == (o.file_count > 0),
-            "report files without --bench-merge, or none with it", argc,
-            argv);
+            "report files without --bench-merge, or none with it", argc, argv);
     for (i = 0; i < o.file_count; i++)
       require(points_into(o.files[i], copy, size), "file outside argv", argc,
               argv);
