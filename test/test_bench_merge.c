@@ -224,6 +224,8 @@ static void test_damaged_reports_are_refused(void **state) {
   expect_refused(f, "{\"host\"", "[{\"host\"", "not JSON");
   expect_refused(f, "\"connect\":0", "\"connect\":-1", "\"connect\"");
   expect_refused(f, "\"reports\":1", "\"reports\":0", "reports");
+  expect_refused(f, "\"seconds\":", "\"seconds\":1e300,\"x\":", "time a run");
+  expect_refused(f, "\"setup_s\":", "\"setup_s\":1e-9,\"x\":", "time a run");
   /* min moved out of the first bucket in use */
   render(f, &f->a);
   at = strstr(f->text, "\"min\":");

@@ -32,12 +32,17 @@ static int get_uint(const json_t *obj, const char *key, uint64_t *out,
   return 0;
 }
 
-/* A member that must be a number >= 0. */
+/* A member that must be a time a run can have taken: 0, or from the
+ * microsecond the report prints to BENCH_MERGE_MAX_SECONDS (so that the
+ * rates derived from it print, and read back, as numbers). */
 static int get_seconds(const json_t *obj, const char *key, double *out,
                        char *err, size_t err_size) {
   const json_t *v = json_get(obj, key);
   if (v == NULL || v->type != JSON_NUMBER || !(v->number >= 0))
     return failed(err, err_size, "no number \"%s\"", key);
+  if (v->number > BENCH_MERGE_MAX_SECONDS ||
+      (v->number > 0 && v->number < 1e-6))
+    return failed(err, err_size, "\"%s\" is not a time a run takes", key);
   *out = v->number;
   return 0;
 }

@@ -13,6 +13,8 @@
 /* The longest report file read, and the longest host name kept. */
 #define BENCH_MERGE_MAX_FILE (16 * 1024 * 1024)
 #define BENCH_MERGE_HOST_SIZE 256
+/* The longest measured or set-up time a report may give: a year. */
+#define BENCH_MERGE_MAX_SECONDS 31536000.0
 
 /* One report as read back: the run's settings and its result (the
  * histogram makes it large: allocate it on the heap). */
